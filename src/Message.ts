@@ -1,0 +1,202 @@
+/**
+ * The wire protocol: every message kind two actors exchange, as one `Schema` union.
+ *
+ * **Details**
+ *
+ * A frame is one message as JSON on one line (newline-delimited, no newline can occur inside JSON
+ * text). Frames travel over a dedicated socket pair between parent and child (fd 3 in the child),
+ * and a sender batches all frames of one event-loop tick into one write. Calls are multiplexed by
+ * `id` (unique per connection and direction). A dialog per call:
+ *
+ * - boot: child `Ready` (or `BootFailed`), once;
+ * - call: caller `Call` -> callee `Success` | `Failure` (exactly one);
+ * - cancel one call: caller `Interrupt` -> callee ends the handler and answers the call with
+ *   `Failure(Interrupted)` (or its real outcome if it finished first): the answer is the ack;
+ * - cancel the actor: `Cancel` -> callee ends every call, runs its finalizers, answers `CancelAck`
+ *   and exits. A `CancelAck` nobody asked for announces a self-cancel.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { ActorErrorSchema } from "./ActorError.js"
+import { ActorId } from "./internal/actorId.js"
+
+const CallId = Schema.Number
+
+/**
+ * Child -> parent, once: the actor is up and serves these protocols.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const ready: typeof Message.Ready.Type = {
+ *   _tag: "Ready",
+ *   actor: { name: "a", uid: "u", pid: 1 },
+ *   protocols: ["Primes"]
+ * }
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Ready = Schema.TaggedStruct("Ready", { actor: ActorId, protocols: Schema.Array(Schema.String) })
+
+/**
+ * Child -> parent, instead of `Ready`: an enabled module failed to import.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const failed = Message.BootFailed.make({ module: "./m.ts", message: "boom" })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const BootFailed = Schema.TaggedStruct("BootFailed", {
+  module: Schema.String,
+  message: Schema.String,
+  stack: Schema.optional(Schema.String)
+})
+
+/**
+ * Caller -> callee: run `protocol.fn(payload)` as a new task.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const call = Message.Call.make({ id: 1, protocol: "Primes", fn: "isPrime", payload: 7 })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Call = Schema.TaggedStruct("Call", {
+  id: CallId,
+  protocol: Schema.String,
+  fn: Schema.String,
+  payload: Schema.Unknown
+})
+
+/**
+ * Callee -> caller: the call succeeded with `value` (encoded with the function's success schema).
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const ok = Message.Success.make({ id: 1, value: true })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Success = Schema.TaggedStruct("Success", { id: CallId, value: Schema.Unknown })
+
+/**
+ * Why a call failed: its declared error (encoded with the function's error schema), an error of
+ * the `ActorError` module (undeclared failures arrive boxed as `RemoteActorError`), or an
+ * interruption together with who asked for it.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const declared: typeof Message.FailureReason.Encoded = { _tag: "Declared", value: { _tag: "NotFound" } }
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const FailureReason = Schema.Union(
+  Schema.TaggedStruct("Declared", { value: Schema.Unknown }),
+  Schema.TaggedStruct("Raised", { error: ActorErrorSchema }),
+  Schema.TaggedStruct("Interrupted", { canceller: ActorId })
+)
+
+/**
+ * Callee -> caller: the call failed.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const failed: typeof Message.Failure.Encoded = {
+ *   _tag: "Failure",
+ *   id: 1,
+ *   reason: { _tag: "Interrupted", canceller: { name: "root", uid: "u", pid: 1 } }
+ * }
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Failure = Schema.TaggedStruct("Failure", { id: CallId, reason: FailureReason })
+
+/**
+ * Caller -> callee: interrupt the handler of call `id`. Its answer (`Failure(Interrupted)`, or the
+ * real outcome if it won the race) is the acknowledgement.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const stop = Message.Interrupt.make({ id: 1 })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Interrupt = Schema.TaggedStruct("Interrupt", { id: CallId })
+
+/**
+ * Parent -> child: cancel the whole actor (every call, its nurseries, its finalizers), then exit.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const cancel = Message.Cancel.make({ canceller: { name: "root", uid: "u", pid: 1 } })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Cancel = Schema.TaggedStruct("Cancel", { canceller: ActorId })
+
+/**
+ * Child -> parent: the actor finished cancelling (asked by `canceller`) and is exiting.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const ack = Message.CancelAck.make({ canceller: { name: "root", uid: "u", pid: 1 } })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const CancelAck = Schema.TaggedStruct("CancelAck", { canceller: ActorId })
+
+/**
+ * Every message kind.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ * import * as Schema from "effect/Schema"
+ *
+ * const decode = Schema.decodeUnknownEither(Message.Message)
+ * decode({ _tag: "Interrupt", id: 3 })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Message = Schema.Union(Ready, BootFailed, Call, Success, Failure, Interrupt, Cancel, CancelAck)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Message = typeof Message.Type
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Encoded = typeof Message.Encoded

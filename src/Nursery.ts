@@ -1,0 +1,258 @@
+/**
+ * Nurseries: scopes that own child actors (real OS processes) and background tasks, with
+ * one-cancels-all supervision and a graceful-then-hard teardown.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import { dual } from "effect/Function"
+import * as Predicate from "effect/Predicate"
+import type * as Scope from "effect/Scope"
+import type * as Actor from "./Actor.js"
+import type * as ActorError from "./ActorError.js"
+import * as internal from "./internal/nursery.js"
+import type * as Portal from "./Portal.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = internal.TypeId as any
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A nursery: owns the actors spawned in it and the tasks forked into it. `E` is what its forked
+ * tasks may fail with (annotate the nursery parameter of `open` to widen it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Nursery<in out E = never> {
+  readonly [TypeId]: TypeId
+  /** The actor that owns this nursery (the root in a plain process). */
+  readonly actor: Actor.ActorId
+  /** The nursery's scope: it closes when the nursery does, after every child has exited. */
+  readonly scope: Scope.Scope
+  /** @internal */
+  readonly _E?: (_: E) => E
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace Nursery {
+  /**
+   * Timing and limits, for a nursery (defaults for its children) or for one spawn.
+   *
+   * @since 0.1.0
+   */
+  export interface Options {
+    /** Wait after the cancel request before SIGTERM (default 0.5 seconds). */
+    readonly gracePeriod?: Duration.DurationInput | undefined
+    /** Wait after SIGTERM before SIGKILL (default 1.6 seconds). */
+    readonly termPeriod?: Duration.DurationInput | undefined
+    /** How long a child may take to report ready (default 30 seconds). */
+    readonly readyTimeout?: Duration.DurationInput | undefined
+    /** How long an interrupted call or `cancelActor` waits for the acknowledgement (default 0.5 seconds). */
+    readonly cancelAckTimeout?: Duration.DurationInput | undefined
+    /** The largest frame sent or accepted, in bytes (default 64 MiB). */
+    readonly maxMessageBytes?: number | undefined
+  }
+
+  /**
+   * What to start: the enabled modules (the capability allowlist), plus process options.
+   *
+   * @since 0.1.0
+   */
+  export interface SpawnOptions extends Options {
+    /**
+     * Modules the actor imports; it serves exactly the protocol implementations they export.
+     * Paths, `file:` URLs (`new URL("./m.ts", import.meta.url)`) or package specifiers.
+     */
+    readonly modules: ReadonlyArray<string | URL>
+    /** Extra environment variables for the child. */
+    readonly env?: Record<string, string | undefined> | undefined
+    /** Node flags for the child; none by default (loaders are never inherited). */
+    readonly execArgv?: ReadonlyArray<string> | undefined
+    /** Working directory of the child. */
+    readonly cwd?: string | undefined
+  }
+}
+
+const impl = (nursery: Nursery<any>) => nursery as unknown as internal.NurseryImpl
+
+/**
+ * Whether a value is a nursery.
+ *
+ * @example
+ * ```ts
+ * import * as Nursery from "effect-tractor/Nursery"
+ *
+ * Nursery.isNursery({}) // false
+ * ```
+ * @since 0.1.0
+ * @category guards
+ */
+export const isNursery = (u: unknown): u is Nursery<unknown> => Predicate.hasProperty(u, TypeId)
+
+/**
+ * Opens a nursery in the current scope. Closing the scope interrupts its tasks and tears its
+ * children down concurrently: cancel request, grace period, SIGTERM, second period, SIGKILL, reap.
+ * The scope never finishes closing before every child has exited.
+ *
+ * @example
+ * ```ts
+ * import * as Nursery from "effect-tractor/Nursery"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const nursery = yield* Nursery.make({ gracePeriod: "200 millis" })
+ *   const worker = yield* Nursery.spawn(nursery, "worker", { modules: ["./worker.ts"] })
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: <E = never>(options?: Nursery.Options) => Effect.Effect<Nursery<E>, never, Scope.Scope> =
+  internal.make as any
+
+/**
+ * Runs `body` with a fresh nursery (tractor's `open_nursery`). When the body and every forked task
+ * are done, remaining actors are torn down. If the body or a task fails, or a child crashes,
+ * everything else is cancelled (one-cancels-all) and the nursery fails with every failure, combined
+ * in parallel in one `Cause`, none lost and none twice.
+ *
+ * @example
+ * ```ts
+ * import * as Nursery from "effect-tractor/Nursery"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Nursery.open((nursery) =>
+ *   Effect.gen(function*() {
+ *     yield* Nursery.spawn(nursery, "a", { modules: ["./a.ts"] })
+ *     yield* Nursery.spawn(nursery, "b", { modules: ["./b.ts"] })
+ *   })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const open: <A, E, R, TE = never>(
+  body: (nursery: Nursery<TE>) => Effect.Effect<A, E, R>,
+  options?: Nursery.Options
+) => Effect.Effect<A, E | TE | ActorError.TransportClosed, Exclude<R, Scope.Scope>> = internal.open as any
+
+/**
+ * Starts an actor process serving the protocols of `options.modules` and waits for its ready
+ * handshake (tractor's `start_actor`). The actor lives until it is cancelled or the nursery closes.
+ *
+ * @example
+ * ```ts
+ * import * as Nursery from "effect-tractor/Nursery"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Nursery.open((nursery) =>
+ *   Nursery.spawn(nursery, "worker_0", { modules: [new URL("./primes.ts", import.meta.url)] })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category spawning
+ */
+export const spawn: {
+  (name: string, options: Nursery.SpawnOptions): <E>(self: Nursery<E>) => Effect.Effect<Portal.Portal, ActorError.SpawnError>
+  <E>(self: Nursery<E>, name: string, options: Nursery.SpawnOptions): Effect.Effect<Portal.Portal, ActorError.SpawnError>
+} = dual(3, (self: Nursery<any>, name: string, options: Nursery.SpawnOptions) =>
+  internal.spawn(impl(self), name, options)) as any
+
+/**
+ * Spawns an actor, runs one call in it and reaps it (tractor's `run_in_actor` / `to_actor.run`):
+ * the result or the typed error comes back in the caller.
+ *
+ * @example
+ * ```ts
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Nursery from "effect-tractor/Nursery"
+ * import * as Schema from "effect/Schema"
+ *
+ * const Primes = Actor.protocol("Primes", { isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }) })
+ * const program = Nursery.open((nursery) =>
+ *   Nursery.runInActor(nursery, Primes.isPrime, 7, { modules: ["./primes.ts"] })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category spawning
+ */
+export const runInActor: <E, F extends Actor.Fn.Any>(
+  self: Nursery<E>,
+  fn: F,
+  payload: Actor.Fn.Payload<F>,
+  options: Nursery.SpawnOptions & { readonly name?: string | undefined }
+) => Effect.Effect<Actor.Fn.Success<F>, Actor.Fn.Error<F> | ActorError.ActorError | ActorError.SpawnError> =
+  ((self: Nursery<any>, fn: Actor.Fn.Any, payload: unknown, options: Nursery.SpawnOptions) =>
+    internal.runInActor(impl(self), fn, payload, options)) as any
+
+/**
+ * Forks a task into the nursery (trio's `start_soon`). The task belongs to the nursery, not to the
+ * caller; if it fails, the nursery cancels everything else and fails with that failure.
+ *
+ * @example
+ * ```ts
+ * import * as Nursery from "effect-tractor/Nursery"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Nursery.open((nursery: Nursery.Nursery<string>) =>
+ *   Nursery.fork(nursery, Effect.fail("boom"))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category tasks
+ */
+export const fork: {
+  <A, E, R>(effect: Effect.Effect<A, E, R>): (self: Nursery<E>) => Effect.Effect<Fiber.RuntimeFiber<A, E>, never, R>
+  <A, E, R>(self: Nursery<E>, effect: Effect.Effect<A, E, R>): Effect.Effect<Fiber.RuntimeFiber<A, E>, never, R>
+} = dual(2, (self: Nursery<any>, effect: Effect.Effect<any, any, any>) => internal.fork(impl(self), effect)) as any
+
+/**
+ * Waits for every forked task, then fails with the nursery's failures, if any (for nurseries made
+ * with `make`; `open` does this itself).
+ *
+ * @example
+ * ```ts
+ * import * as Nursery from "effect-tractor/Nursery"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const nursery = yield* Nursery.make<string>()
+ *   yield* Nursery.fork(nursery, Effect.fail("boom"))
+ *   yield* Nursery.join(nursery)
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category tasks
+ */
+export const join: <E>(self: Nursery<E>) => Effect.Effect<void, E | ActorError.TransportClosed> = ((
+  self: Nursery<any>
+) => internal.join(impl(self))) as any
+
+/**
+ * Tears down every actor of the nursery now (concurrently, with the full ladder) and waits until
+ * they have exited (tractor's `ActorNursery.cancel`). The nursery stays open.
+ *
+ * @example
+ * ```ts
+ * import * as Nursery from "effect-tractor/Nursery"
+ *
+ * declare const nursery: Nursery.Nursery
+ * const stopAll = Nursery.cancel(nursery)
+ * ```
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const cancel = <E>(self: Nursery<E>): Effect.Effect<void> => internal.cancel(impl(self))

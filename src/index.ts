@@ -1,0 +1,47 @@
+/**
+ * effect-tractor: supervision trees on Effect where every actor is an OS process.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * Actor identity, the `CurrentActor` service and protocol declarations.
+ *
+ * @since 0.1.0
+ */
+export * as Actor from "./Actor.js"
+
+/**
+ * Every error that can cross a process.
+ *
+ * @since 0.1.0
+ */
+export * as ActorError from "./ActorError.js"
+
+/**
+ * The wire protocol.
+ *
+ * @since 0.1.0
+ */
+export * as Message from "./Message.js"
+
+/**
+ * Nurseries: scopes owning actors and tasks, one-cancels-all.
+ *
+ * @since 0.1.0
+ */
+export * as Nursery from "./Nursery.js"
+
+/**
+ * Typed clients of running actors.
+ *
+ * @since 0.1.0
+ */
+export * as Portal from "./Portal.js"
+
+/**
+ * The seed's worker pool.
+ *
+ * @since 0.1.0
+ */
+export * as WorkerPool from "./WorkerPool.js"

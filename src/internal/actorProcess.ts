@@ -1,0 +1,284 @@
+/**
+ * The parent's side of one child actor: the OS process, its link, the ready handshake and the
+ * teardown ladder (cancel request -> grace -> SIGTERM -> second period -> SIGKILL -> reap).
+ */
+import * as ChildProcess from "node:child_process"
+import type * as net from "node:net"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as ActorError from "../ActorError.js"
+import { type ActorId, format } from "./actorId.js"
+import { type Spec, specVariable } from "./child.js"
+import { Link } from "./link.js"
+
+/** @internal resolved timing and limits of one child */
+export interface Settings {
+  readonly graceMillis: number
+  readonly termMillis: number
+  readonly readyTimeoutMillis: number
+  readonly cancelAckTimeoutMillis: number
+  readonly maxMessageBytes: number
+}
+
+/** @internal */
+export interface StartOptions {
+  readonly entry: string
+  readonly name: string
+  readonly uid: string
+  readonly parent: ActorId
+  readonly settings: Settings
+  readonly env?: Record<string, string | undefined> | undefined
+  readonly execArgv?: ReadonlyArray<string> | undefined
+  readonly cwd?: string | undefined
+}
+
+const loaderFlags = /^(--import|--loader|--experimental-loader|--require|-r)(=|$)/
+
+/**
+ * The child's environment: the parent's, minus loader flags in NODE_OPTIONS. A child runs a
+ * bundled entry with plain `node`; a loader would only slow it down (and must be asked for
+ * explicitly through `execArgv`).
+ */
+const childEnv = (extra: Record<string, string | undefined> | undefined, spec: Spec) => {
+  const env: Record<string, string | undefined> = { ...process.env, ...extra }
+  const nodeOptions = env["NODE_OPTIONS"]
+  if (nodeOptions !== undefined) {
+    const kept: Array<string> = []
+    const parts = nodeOptions.split(/\s+/).filter((s) => s !== "")
+    for (let i = 0; i < parts.length; i++) {
+      const m = loaderFlags.exec(parts[i]!)
+      if (m === null) kept.push(parts[i]!)
+      else if (m[2] === "") i++
+    }
+    env["NODE_OPTIONS"] = kept.join(" ")
+  }
+  env[specVariable] = JSON.stringify(spec)
+  return env
+}
+
+/** @internal */
+export class ActorProcess {
+  readonly id: ActorId
+  readonly proc: ChildProcess.ChildProcess
+  readonly link: Link
+  exitInfo: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined
+  /** true once an exit is expected: a cancel was requested or announced */
+  stopping = false
+  ready = false
+  teardownFiber: Fiber.RuntimeFiber<void> | undefined
+  onCrash: (error: ActorError.TransportClosed) => void = () => {}
+  onExit: () => void = () => {}
+  private readonly exitWaiters = new Set<() => void>()
+  private readonly controlWaiters = new Set<(msg: import("./link.js").Control) => void>()
+  private spawnError: Error | undefined
+
+  constructor(readonly options: StartOptions) {
+    const spec: Spec = {
+      name: options.name,
+      uid: options.uid,
+      parent: options.parent,
+      maxMessageBytes: options.settings.maxMessageBytes
+    }
+    this.proc = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? []), options.entry], {
+      stdio: ["inherit", "inherit", "inherit", "pipe"],
+      env: childEnv(options.env, spec),
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      windowsHide: true
+    })
+    this.id = { name: options.name, uid: options.uid, pid: this.proc.pid ?? -1 }
+    this.proc.on("error", (e) => {
+      this.spawnError = e
+      if (this.proc.pid === undefined) this.markExited(null, null)
+    })
+    this.proc.on("exit", (code, signal) => this.markExited(code, signal))
+    const socket = this.proc.stdio[3] as net.Socket
+    this.link = new Link(socket, options.parent, this.id, options.settings.maxMessageBytes, {
+      onControl: (msg) => {
+        if (msg._tag === "CancelAck") this.stopping = true
+        for (const waiter of this.controlWaiters) waiter(msg)
+      },
+      onProtocolError: (message) => Effect.runFork(Effect.logWarning(message)),
+      onClose: () => {},
+      onSocketClose: () => this.whenExited(() => this.closeLink())
+    }, undefined)
+  }
+
+  private markExited(code: number | null, signal: NodeJS.Signals | null) {
+    if (this.exitInfo !== undefined) return
+    this.exitInfo = { code, signal }
+    for (const waiter of this.exitWaiters) waiter()
+    this.exitWaiters.clear()
+    // the socket normally closes with the process; a descendant holding fd 3 must not keep us waiting
+    setTimeout(() => this.closeLink(), 200).unref()
+    this.onExit()
+  }
+
+  private whenExited(f: () => void) {
+    if (this.exitInfo !== undefined) return f()
+    this.exitWaiters.add(f)
+  }
+
+  private closeLink() {
+    if (this.link.closedWith !== undefined) return
+    const info = this.exitInfo
+    const reason = info === undefined
+      ? "its connection closed"
+      : info.signal !== null
+      ? `it was killed by ${info.signal}`
+      : `it exited with code ${info.code}`
+    const error = new ActorError.TransportClosed({
+      actor: this.id,
+      reason,
+      message: `actor ${format(this.id)} is gone: ${reason}`
+    })
+    this.link.close(reason, error)
+    if (!this.stopping && this.ready) this.onCrash(error)
+  }
+
+  /** Waits for the ready handshake. */
+  awaitReady(): Effect.Effect<void, ActorError.SpawnError> {
+    return Effect.async<void, ActorError.SpawnError>((resume) => {
+      const fail = (message: string, module?: string, stack?: string) =>
+        resume(Exit.fail(
+          new ActorError.SpawnError({
+            name: this.options.name,
+            message,
+            ...(module !== undefined && module !== "" ? { module } : {}),
+            ...(stack !== undefined ? { remoteStack: stack } : {})
+          })
+        ))
+      const timer = setTimeout(
+        () =>
+          done(() => fail(`actor "${this.options.name}" was not ready within ${this.options.settings.readyTimeoutMillis} ms`)),
+        this.options.settings.readyTimeoutMillis
+      )
+      const onControl = (msg: import("./link.js").Control) => {
+        if (msg._tag === "Ready") {
+          done(() => {
+            this.ready = true
+            resume(Exit.void)
+          })
+        } else if (msg._tag === "BootFailed") {
+          done(() => fail(`actor "${this.options.name}" failed to import ${msg.module}: ${msg.message}`, msg.module, msg.stack))
+        }
+      }
+      const onExit = () =>
+        done(() =>
+          fail(
+            `actor "${this.options.name}" exited before it was ready (${
+              this.spawnError?.message ?? `code ${this.exitInfo?.code}, signal ${this.exitInfo?.signal}`
+            })`
+          )
+        )
+      let finished = false
+      const done = (f: () => void) => {
+        if (finished) return
+        finished = true
+        clearTimeout(timer)
+        this.controlWaiters.delete(onControl)
+        this.exitWaiters.delete(onExit)
+        f()
+      }
+      this.controlWaiters.add(onControl)
+      this.whenExited(onExit)
+      return Effect.sync(() => done(() => {}))
+    })
+  }
+
+  /** Resolves `true` once the process has exited, or `false` after `millis`. */
+  waitExit(millis: number): Effect.Effect<boolean> {
+    return Effect.async<boolean>((resume) => {
+      if (this.exitInfo !== undefined) return resume(Exit.succeed(true))
+      const onExit = () => {
+        if (timer !== undefined) clearTimeout(timer)
+        resume(Exit.succeed(true))
+      }
+      const timer = Number.isFinite(millis)
+        ? setTimeout(() => {
+          this.exitWaiters.delete(onExit)
+          resume(Exit.succeed(false))
+        }, millis)
+        : undefined
+      this.exitWaiters.add(onExit)
+      return Effect.sync(() => {
+        if (timer !== undefined) clearTimeout(timer)
+        this.exitWaiters.delete(onExit)
+      })
+    })
+  }
+
+  /** Sends a cancel request and waits for its ack (or the exit) up to `millis`. */
+  requestCancel(canceller: ActorId, millis: number): Effect.Effect<void, ActorError.ActorTooSlow> {
+    return Effect.async<void, ActorError.ActorTooSlow>((resume) => {
+      if (this.exitInfo !== undefined) return resume(Exit.void)
+      this.stopping = true
+      let finished = false
+      const done = (exit: Exit.Exit<void, ActorError.ActorTooSlow>) => {
+        if (finished) return
+        finished = true
+        clearTimeout(timer)
+        this.controlWaiters.delete(onControl)
+        this.exitWaiters.delete(onExit)
+        resume(exit)
+      }
+      const onControl = (msg: import("./link.js").Control) => {
+        if (msg._tag === "CancelAck") done(Exit.void)
+      }
+      const onExit = () => done(Exit.void)
+      const timer = setTimeout(() =>
+        done(Exit.fail(
+          new ActorError.ActorTooSlow({
+            actor: this.id,
+            waitedMillis: millis,
+            message: `actor ${format(this.id)} did not acknowledge the cancel request within ${millis} ms`
+          })
+        )), millis)
+      this.controlWaiters.add(onControl)
+      this.exitWaiters.add(onExit)
+      this.link.send({ _tag: "Cancel", canceller })
+      return Effect.sync(() => done(Exit.void))
+    })
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.exitInfo !== undefined) return
+    try {
+      this.proc.kill(signal)
+    } catch {
+      // already gone
+    }
+  }
+
+  /**
+   * The teardown ladder. Idempotent: concurrent callers share one run.
+   */
+  teardown(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.teardownFiber !== undefined) return Fiber.await(this.teardownFiber)
+      if (this.exitInfo !== undefined) return Effect.void
+      return Effect.forkDaemon(this.ladder()).pipe(
+        Effect.tap((fiber) => {
+          this.teardownFiber = fiber
+        }),
+        Effect.flatMap(Fiber.await)
+      )
+    }).pipe(Effect.asVoid)
+  }
+
+  private ladder(): Effect.Effect<void> {
+    const { graceMillis, termMillis } = this.options.settings
+    return Effect.gen(this, function*() {
+      this.stopping = true
+      if (this.exitInfo !== undefined) return
+      this.link.send({ _tag: "Cancel", canceller: this.options.parent })
+      if (yield* this.waitExit(graceMillis)) return
+      yield* Effect.logDebug(`actor ${format(this.id)} still alive ${graceMillis} ms after the cancel request: SIGTERM`)
+      this.kill("SIGTERM")
+      if (yield* this.waitExit(termMillis)) return
+      yield* Effect.logWarning(`actor ${format(this.id)} still alive ${termMillis} ms after SIGTERM: SIGKILL`)
+      this.kill("SIGKILL")
+      yield* this.waitExit(Infinity)
+    })
+  }
+}

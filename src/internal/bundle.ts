@@ -1,0 +1,166 @@
+/**
+ * The child entry of a module set: the child bootstrap plus exactly the enabled modules, bundled
+ * by esbuild into one ESM file and cached by content. A child then starts with plain `node` and no
+ * loader, whether the parent runs under tsx, vitest or compiled JavaScript, and pays neither for
+ * barrel imports nor for a TypeScript loader.
+ */
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Url from "node:url"
+import * as Effect from "effect/Effect"
+import * as ActorError from "../ActorError.js"
+
+/** @internal a module to enable: a path, a file URL or a package specifier */
+export type ModuleSpecifier = string | URL
+
+const here = Url.fileURLToPath(import.meta.url)
+const childEntry = Path.join(Path.dirname(here), `child${Path.extname(here)}`)
+const version = 1
+
+/** @internal */
+export const resolveModule = (spec: ModuleSpecifier): string => {
+  if (spec instanceof URL) return Url.fileURLToPath(spec)
+  if (spec.startsWith("file:")) return Url.fileURLToPath(spec)
+  if (spec.startsWith(".") || Path.isAbsolute(spec)) return Path.resolve(spec)
+  return spec
+}
+
+/** @internal */
+export const cacheDir = (): string => {
+  const configured = process.env["EFFECT_TRACTOR_CACHE_DIR"]
+  if (configured !== undefined && configured !== "") return configured
+  const nodeModules = Path.resolve("node_modules")
+  return Fs.existsSync(nodeModules)
+    ? Path.join(nodeModules, ".cache", "effect-tractor")
+    : Path.join(Os.tmpdir(), `effect-tractor-${process.getuid?.() ?? "user"}`)
+}
+
+interface Meta {
+  readonly inputs: Record<string, readonly [number, number]>
+}
+
+const isFresh = (metaFile: string): boolean => {
+  try {
+    const meta: Meta = JSON.parse(Fs.readFileSync(metaFile, "utf8"))
+    for (const [file, [mtime, size]] of Object.entries(meta.inputs)) {
+      const stat = Fs.statSync(file)
+      if (stat.mtimeMs !== mtime || stat.size !== size) return false
+    }
+    return true
+  } catch {
+    return false
+  }
+}
+
+// One build at a time in a process: esbuild's service is stopped after each build so that no
+// helper process outlives a spawn.
+const buildLock = Effect.unsafeMakeSemaphore(1)
+
+interface EsbuildMessage {
+  readonly text: string
+  readonly location: { readonly file: string; readonly line: number; readonly column: number } | null
+}
+
+const blame = (modules: ReadonlyArray<readonly [string, string]>, errors: ReadonlyArray<EsbuildMessage>) => {
+  for (const error of errors) {
+    for (const [name, resolved] of modules) {
+      const file = error.location?.file ?? ""
+      if (file !== "" && (Path.resolve(file) === resolved || resolved.endsWith(file))) return name
+      if (error.text.includes(resolved) || error.text.includes(`"${name}"`)) return name
+    }
+  }
+  return modules.length === 1 ? modules[0]![0] : undefined
+}
+
+const render = (errors: ReadonlyArray<EsbuildMessage>) =>
+  errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text))
+    .join("\n")
+
+/**
+ * The path of the bundled child entry for `modules`, building it when missing or stale.
+ * @internal
+ */
+export const entryFor = (
+  actorName: string,
+  specifiers: ReadonlyArray<ModuleSpecifier>
+): Effect.Effect<string, ActorError.SpawnError> =>
+  Effect.suspend(() => {
+    const modules = specifiers.map((s) => [typeof s === "string" ? s : s.href, resolveModule(s)] as const)
+    const dir = cacheDir()
+    const key = Crypto.createHash("sha256")
+      .update(JSON.stringify({ version, childEntry, modules: modules.map(([, r]) => r), node: process.version }))
+      .digest("hex")
+      .slice(0, 24)
+    const file = Path.join(dir, `${key}.mjs`)
+    const metaFile = Path.join(dir, `${key}.json`)
+    if (isFresh(metaFile)) return Effect.succeed(file)
+    return buildLock.withPermits(1)(Effect.suspend(() => {
+      if (isFresh(metaFile)) return Effect.succeed(file)
+      return build(actorName, modules, dir, file, metaFile)
+    }))
+  })
+
+const build = (
+  actorName: string,
+  modules: ReadonlyArray<readonly [string, string]>,
+  dir: string,
+  file: string,
+  metaFile: string
+): Effect.Effect<string, ActorError.SpawnError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const esbuild = await import("esbuild")
+      Fs.mkdirSync(dir, { recursive: true })
+      const contents = [
+        `import { main } from ${JSON.stringify(childEntry)}`,
+        `main([`,
+        ...modules.map(([name, resolved]) => `  [${JSON.stringify(name)}, () => import(${JSON.stringify(resolved)})],`),
+        `])`
+      ].join("\n")
+      const tmp = `${file}.${process.pid}.${Crypto.randomBytes(4).toString("hex")}.tmp`
+      try {
+        const result = await esbuild.build({
+          stdin: { contents, resolveDir: process.cwd(), sourcefile: "effect-tractor-child.ts", loader: "ts" },
+          bundle: true,
+          platform: "node",
+          format: "esm",
+          target: "node20",
+          outfile: tmp,
+          metafile: true,
+          write: true,
+          logLevel: "silent",
+          legalComments: "none",
+          banner: {
+            js: "import { createRequire as __effectTractorRequire } from 'node:module';" +
+              "const require = __effectTractorRequire(import.meta.url);"
+          }
+        })
+        Fs.renameSync(tmp, file)
+        const inputs: Record<string, readonly [number, number]> = {}
+        for (const input of Object.keys(result.metafile.inputs)) {
+          const abs = Path.resolve(input)
+          if (abs.includes(`${Path.sep}node_modules${Path.sep}`) || !Fs.existsSync(abs)) continue
+          const stat = Fs.statSync(abs)
+          inputs[abs] = [stat.mtimeMs, stat.size]
+        }
+        Fs.writeFileSync(metaFile, JSON.stringify({ inputs } satisfies Meta))
+        return file
+      } finally {
+        Fs.rmSync(tmp, { force: true })
+        await esbuild.stop()
+      }
+    },
+    catch: (e) => {
+      const errors: ReadonlyArray<EsbuildMessage> = (e as { errors?: Array<EsbuildMessage> }).errors ?? []
+      const module = blame(modules, errors)
+      return new ActorError.SpawnError({
+        name: actorName,
+        ...(module !== undefined ? { module } : {}),
+        message: `could not build the modules of actor "${actorName}"${module ? ` (${module})` : ""}: ${
+          errors.length > 0 ? render(errors) : String(e)
+        }`
+      })
+    }
+  })

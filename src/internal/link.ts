@@ -1,0 +1,430 @@
+/**
+ * One connection between two actors: newline-delimited JSON frames over a socket, batched per
+ * tick, multiplexed by call id. It is the hot path: callbacks, not fibers, per message.
+ */
+import type * as net from "node:net"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
+import type * as Actor from "../Actor.js"
+import * as ActorError from "../ActorError.js"
+import * as Message from "../Message.js"
+import { type ActorId, format } from "./actorId.js"
+import { codecOf, describeParseError, type FnCodec, failureReason, raised } from "./codec.js"
+
+/** @internal a function this side serves */
+export interface ServedFn {
+  readonly protocol: string
+  readonly name: string
+  readonly codec: FnCodec
+  readonly handler: (payload: unknown) => Effect.Effect<unknown, unknown, Actor.CurrentActor>
+}
+
+/** @internal what this side of a link serves */
+export interface Server {
+  readonly fns: ReadonlyMap<string, ReadonlyMap<string, ServedFn>>
+  readonly runtime: Runtime.Runtime<Actor.CurrentActor>
+  /** set once the whole actor is being cancelled, to the actor that asked */
+  canceller: ActorId | undefined
+}
+
+/** @internal */
+export type Control =
+  | typeof Message.Ready.Type
+  | typeof Message.BootFailed.Type
+  | typeof Message.Cancel.Type
+  | typeof Message.CancelAck.Type
+
+/** @internal */
+export interface LinkHooks {
+  readonly onControl: (msg: Control) => void
+  readonly onProtocolError: (message: string) => void
+  readonly onClose: () => void
+  /** when given, the owner decides when the link closes after its socket did */
+  readonly onSocketClose?: (() => void) | undefined
+}
+
+interface Pending {
+  readonly fn: Actor.Fn.Any
+  readonly codec: FnCodec
+  readonly resume: (exit: Exit.Exit<unknown, unknown>) => void
+  /** set when the caller was interrupted: the answer is then the cancel ack */
+  onAck: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined
+}
+
+const decodeMessage = Schema.decodeUnknownEither(Message.Message)
+const framePrefix = /^\{"_tag":"(\w+)","id":(\d+)/
+
+/** @internal */
+export const defaultMaxMessageBytes = 64 * 1024 * 1024
+
+/** @internal */
+export class Link {
+  readonly pending = new Map<number, Pending>()
+  readonly running = new Map<number, Fiber.RuntimeFiber<unknown, unknown>>()
+  private readonly interruptedBy = new Map<number, ActorId>()
+  private nextId = 1
+  private queue: Array<string> = []
+  private flushScheduled = false
+  private partial = ""
+  private discarding: string | undefined
+  closedWith: ActorError.TransportClosed | undefined
+
+  constructor(
+    readonly socket: net.Socket,
+    readonly self: ActorId,
+    public peer: ActorId,
+    readonly maxMessageBytes: number,
+    readonly hooks: LinkHooks,
+    public server: Server | undefined
+  ) {
+    socket.setEncoding("utf8")
+    socket.on("data", (chunk: string) => this.onData(chunk))
+    socket.on("error", () => {})
+    socket.on("close", () => {
+      if (hooks.onSocketClose !== undefined) hooks.onSocketClose()
+      else this.close("the connection closed")
+    })
+  }
+
+  // ---------------------------------------------------------------------------
+  // sending
+  // ---------------------------------------------------------------------------
+
+  /** Queues a frame; returns its size when it is over the limit (and was not sent). */
+  send(msg: Message.Encoded): number | undefined {
+    const line = JSON.stringify(msg)
+    if (line.length * 3 > this.maxMessageBytes) {
+      const size = Buffer.byteLength(line)
+      if (size > this.maxMessageBytes) return size
+    }
+    if (this.closedWith !== undefined) return undefined
+    this.queue.push(line)
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(this.flush)
+    }
+    return undefined
+  }
+
+  readonly flush = (): void => {
+    this.flushScheduled = false
+    if (this.queue.length === 0) return
+    const data = this.queue.length === 1 ? this.queue[0] + "\n" : this.queue.join("\n") + "\n"
+    this.queue = []
+    if (!this.socket.destroyed && this.socket.writable) this.socket.write(data)
+  }
+
+  /** Flushes, then ends the socket; `done` runs once the data is handed to the kernel. */
+  end(done: () => void): void {
+    const data = this.queue.length > 0 ? this.queue.join("\n") + "\n" : ""
+    this.queue = []
+    if (this.socket.destroyed || !this.socket.writable) return done()
+    this.socket.end(data, done)
+  }
+
+  // ---------------------------------------------------------------------------
+  // calling
+  // ---------------------------------------------------------------------------
+
+  /**
+   * Calls `fn` on the peer. Interrupting the returned effect sends `Interrupt` and waits for the
+   * answer (the ack) up to `ackTimeoutMillis`; a real failure that won that race is handed to
+   * `onRaced` so it is not lost.
+   */
+  call(
+    fn: Actor.Fn.Any,
+    payload: unknown,
+    ackTimeoutMillis: number,
+    onRaced: (error: unknown) => void
+  ): Effect.Effect<unknown, unknown> {
+    return Effect.async<unknown, unknown>((resume) => {
+      if (this.closedWith !== undefined) return resume(Exit.fail(this.closedWith))
+      const codec = codecOf(fn)
+      const encoded = codec.encodePayload(payload)
+      if (Either.isLeft(encoded)) {
+        return resume(Exit.fail(this.msgTypeError(fn.protocol, fn.name, "payload", encoded.left)))
+      }
+      const id = this.nextId++
+      const entry: Pending = { fn, codec, resume, onAck: undefined }
+      this.pending.set(id, entry)
+      const tooLarge = this.send({ _tag: "Call", id, protocol: fn.protocol, fn: fn.name, payload: encoded.right })
+      if (tooLarge !== undefined) {
+        this.pending.delete(id)
+        return resume(Exit.fail(this.tooLarge(this.self, tooLarge, `the payload of ${fn.protocol}.${fn.name}`)))
+      }
+      return Effect.async<void>((ack) => {
+        if (!this.pending.has(id)) return ack(Exit.void)
+        const timer = setTimeout(() => {
+          this.pending.delete(id)
+          ack(Exit.void)
+        }, ackTimeoutMillis)
+        entry.onAck = (exit) => {
+          clearTimeout(timer)
+          if (Exit.isFailure(exit)) {
+            const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+            if (error !== undefined && !ActorError.ContextCancelled.is(error)) onRaced(error)
+          }
+          ack(Exit.void)
+        }
+        this.send({ _tag: "Interrupt", id })
+      })
+    })
+  }
+
+  // ---------------------------------------------------------------------------
+  // receiving
+  // ---------------------------------------------------------------------------
+
+  private onData(chunk: string): void {
+    let data = chunk
+    if (this.discarding !== undefined) {
+      const nl = data.indexOf("\n")
+      if (nl === -1) return
+      this.oversized(this.discarding)
+      this.discarding = undefined
+      data = data.slice(nl + 1)
+    } else if (this.partial.length > 0) {
+      data = this.partial + data
+      this.partial = ""
+    }
+    let start = 0
+    let nl: number
+    while ((nl = data.indexOf("\n", start)) !== -1) {
+      if (nl - start > this.maxMessageBytes) this.oversized(data.slice(start, start + 200))
+      else if (nl > start) this.onLine(start === 0 && nl === data.length - 1 ? data.slice(0, nl) : data.slice(start, nl))
+      start = nl + 1
+    }
+    if (start < data.length) {
+      const rest = start === 0 ? data : data.slice(start)
+      if (rest.length > this.maxMessageBytes) this.discarding = rest.slice(0, 200)
+      else this.partial = rest
+    }
+  }
+
+  private onLine(line: string): void {
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch (e) {
+      return this.badFrame(line, `not JSON (${(e as Error).message})`)
+    }
+    const decoded = decodeMessage(value)
+    if (Either.isLeft(decoded)) return this.badFrame(line, describeParseError(decoded.left))
+    const msg = decoded.right
+    switch (msg._tag) {
+      case "Call":
+        return this.serve(msg)
+      case "Success":
+      case "Failure":
+        return this.settle(msg)
+      case "Interrupt": {
+        const fiber = this.running.get(msg.id)
+        if (fiber !== undefined) {
+          this.interruptedBy.set(msg.id, this.peer)
+          fiber.unsafeInterruptAsFork(FiberId.none)
+        }
+        return
+      }
+      default:
+        return this.hooks.onControl(msg)
+    }
+  }
+
+  private settle(msg: typeof Message.Success.Type | typeof Message.Failure.Type): void {
+    const entry = this.pending.get(msg.id)
+    if (entry === undefined) {
+      return this.hooks.onProtocolError(`${format(this.peer)} answered call ${msg.id}, which is not waiting`)
+    }
+    this.pending.delete(msg.id)
+    const { codec, fn } = entry
+    let exit: Exit.Exit<unknown, unknown>
+    if (msg._tag === "Success") {
+      const value = codec.decodeSuccess(msg.value)
+      exit = Either.isRight(value)
+        ? Exit.succeed(value.right)
+        : Exit.fail(this.msgTypeError(fn.protocol, fn.name, "success", value.left))
+    } else {
+      const reason = msg.reason
+      if (reason._tag === "Declared") {
+        const error = codec.decodeError(reason.value)
+        exit = Exit.fail(
+          Either.isRight(error) ? error.right : this.msgTypeError(fn.protocol, fn.name, "failure", error.left)
+        )
+      } else if (reason._tag === "Raised") {
+        exit = Exit.fail(reason.error)
+      } else {
+        exit = Exit.fail(
+          new ActorError.ContextCancelled({
+            actor: this.peer,
+            canceller: reason.canceller,
+            message: `${fn.protocol}.${fn.name} in ${format(this.peer)} was cancelled by ${format(reason.canceller)}`
+          })
+        )
+      }
+    }
+    if (entry.onAck !== undefined) entry.onAck(exit)
+    else entry.resume(exit)
+  }
+
+  private serve(msg: typeof Message.Call.Type): void {
+    const served = this.server?.fns.get(msg.protocol)?.get(msg.fn)
+    if (served === undefined) return this.refuse(msg)
+    if (this.server!.canceller !== undefined) {
+      this.send({ _tag: "Failure", id: msg.id, reason: { _tag: "Interrupted", canceller: this.server!.canceller } })
+      return
+    }
+    const payload = served.codec.decodePayload(msg.payload)
+    if (Either.isLeft(payload)) {
+      this.reply(msg.id, raised(this.msgTypeError(msg.protocol, msg.fn, "payload", payload.left, this.self)))
+      return
+    }
+    const fiber = Runtime.runFork(this.server!.runtime)(Effect.suspend(() => served.handler(payload.right)))
+    this.running.set(msg.id, fiber)
+    fiber.addObserver((exit) => this.answer(msg.id, served, exit))
+  }
+
+  private answer(id: number, served: ServedFn, exit: Exit.Exit<unknown, unknown>): void {
+    this.running.delete(id)
+    const canceller = this.interruptedBy.get(id) ?? this.server?.canceller ?? this.self
+    this.interruptedBy.delete(id)
+    if (Exit.isSuccess(exit)) {
+      const value = served.codec.encodeSuccess(exit.value)
+      if (Either.isLeft(value)) {
+        return this.reply(id, raised(this.msgTypeError(served.protocol, served.name, "success", value.left, this.self)))
+      }
+      const tooLarge = this.send({ _tag: "Success", id, value: value.right })
+      if (tooLarge !== undefined) {
+        this.reply(id, raised(this.tooLarge(this.self, tooLarge, `the result of ${served.protocol}.${served.name}`)))
+      }
+      return
+    }
+    this.reply(id, failureReason(this.self, canceller, served, exit.cause))
+  }
+
+  private reply(id: number, reason: typeof Message.FailureReason.Encoded): void {
+    const tooLarge = this.send({ _tag: "Failure", id, reason })
+    if (tooLarge !== undefined) {
+      this.send({
+        _tag: "Failure",
+        id,
+        reason: raised(this.tooLarge(this.self, tooLarge, "an error"))
+      })
+    }
+  }
+
+  private refuse(msg: typeof Message.Call.Type): void {
+    const protocol = this.server?.fns.get(msg.protocol)
+    const error = protocol === undefined
+      ? new ActorError.ModuleNotEnabled({
+        actor: this.self,
+        protocol: msg.protocol,
+        fn: msg.fn,
+        message: `${format(this.self)} does not serve protocol "${msg.protocol}" (called ${msg.protocol}.${msg.fn}): ` +
+          `enable a module that exports its implementation in the actor's \`modules\``
+      })
+      : new ActorError.UnknownFunction({
+        actor: this.self,
+        protocol: msg.protocol,
+        fn: msg.fn,
+        message: `${format(this.self)} serves "${msg.protocol}" but it has no function "${msg.fn}" ` +
+          `(it has: ${[...protocol.keys()].join(", ")}): the two sides disagree on the protocol`
+      })
+    this.reply(msg.id, raised(error))
+  }
+
+  private badFrame(line: string, why: string): void {
+    const m = framePrefix.exec(line.slice(0, 200))
+    const message = `malformed frame from ${format(this.peer)}: ${why}`
+    if (m !== null) {
+      const id = Number(m[2])
+      if (m[1] === "Call") {
+        return this.reply(
+          id,
+          raised(new ActorError.MsgTypeError({ actor: this.self, protocol: "", fn: "", part: "frame", message }))
+        )
+      }
+      const entry = this.pending.get(id)
+      if ((m[1] === "Success" || m[1] === "Failure") && entry !== undefined) {
+        this.pending.delete(id)
+        const error = new ActorError.MsgTypeError({
+          actor: this.peer,
+          protocol: entry.fn.protocol,
+          fn: entry.fn.name,
+          part: "frame",
+          message
+        })
+        return (entry.onAck ?? entry.resume)(Exit.fail(error))
+      }
+    }
+    this.hooks.onProtocolError(message)
+  }
+
+  private oversized(prefix: string): void {
+    const m = framePrefix.exec(prefix)
+    const message = `a frame from ${format(this.peer)} is over the limit of ${this.maxMessageBytes} bytes and was dropped`
+    if (m !== null) {
+      const id = Number(m[2])
+      const error = this.tooLarge(this.peer, this.maxMessageBytes + 1, "a frame")
+      if (m[1] === "Call") return this.reply(id, raised(this.tooLarge(this.self, this.maxMessageBytes + 1, "a call")))
+      const entry = this.pending.get(id)
+      if (entry !== undefined) {
+        this.pending.delete(id)
+        return (entry.onAck ?? entry.resume)(Exit.fail(error))
+      }
+    }
+    this.hooks.onProtocolError(message)
+  }
+
+  private msgTypeError(
+    protocol: string,
+    fn: string,
+    part: "payload" | "success" | "failure",
+    error: import("effect/ParseResult").ParseError,
+    actor: ActorId = this.peer
+  ): ActorError.MsgTypeError {
+    return new ActorError.MsgTypeError({
+      actor,
+      protocol,
+      fn,
+      part,
+      message: `the ${part} of ${protocol}.${fn} does not match its schema: ${describeParseError(error)}`
+    })
+  }
+
+  private tooLarge(actor: ActorId, size: number, what: string): ActorError.MessageTooLarge {
+    return new ActorError.MessageTooLarge({
+      actor,
+      size,
+      limit: this.maxMessageBytes,
+      message: `${what} is ${size} bytes, over the limit of ${this.maxMessageBytes} (maxMessageBytes)`
+    })
+  }
+
+  // ---------------------------------------------------------------------------
+  // closing
+  // ---------------------------------------------------------------------------
+
+  /** Fails every waiting call with one `TransportClosed` and interrupts every served call. */
+  close(reason: string, error?: ActorError.TransportClosed): void {
+    if (this.closedWith !== undefined) return
+    const closed = error ?? new ActorError.TransportClosed({
+      actor: this.peer,
+      reason,
+      message: `lost ${format(this.peer)}: ${reason}`
+    })
+    this.closedWith = closed
+    for (const entry of this.pending.values()) {
+      if (entry.onAck !== undefined) entry.onAck(Exit.void)
+      else entry.resume(Exit.fail(closed))
+    }
+    this.pending.clear()
+    for (const fiber of this.running.values()) fiber.unsafeInterruptAsFork(FiberId.none)
+    if (!this.socket.destroyed) this.socket.destroy()
+    this.hooks.onClose()
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * Nurseries: a scope that owns child actors and background tasks, with one-cancels-all.
+ */
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Actor from "../Actor.js"
+import * as ActorError from "../ActorError.js"
+import { type ActorId, format, makeUid } from "./actorId.js"
+import { ActorProcess, type Settings } from "./actorProcess.js"
+import * as Bundle from "./bundle.js"
+import { defaultMaxMessageBytes } from "./link.js"
+import { PortalImpl } from "./portal.js"
+
+/** @internal */
+export const TypeId: unique symbol = Symbol.for("effect-tractor/Nursery")
+
+/** @internal */
+export interface Timings {
+  readonly gracePeriod?: Duration.DurationInput | undefined
+  readonly termPeriod?: Duration.DurationInput | undefined
+  readonly readyTimeout?: Duration.DurationInput | undefined
+  readonly cancelAckTimeout?: Duration.DurationInput | undefined
+  readonly maxMessageBytes?: number | undefined
+}
+
+/** @internal */
+export interface SpawnOptions extends Timings {
+  readonly modules: ReadonlyArray<Bundle.ModuleSpecifier>
+  readonly env?: Record<string, string | undefined> | undefined
+  readonly execArgv?: ReadonlyArray<string> | undefined
+  readonly cwd?: string | undefined
+}
+
+const millis = (d: Duration.DurationInput | undefined, fallback: number) =>
+  d === undefined ? fallback : Duration.toMillis(Duration.decode(d))
+
+const resolve = (base: Timings, over: Timings): Settings => ({
+  graceMillis: millis(over.gracePeriod ?? base.gracePeriod, 500),
+  termMillis: millis(over.termPeriod ?? base.termPeriod, 1600),
+  readyTimeoutMillis: millis(over.readyTimeout ?? base.readyTimeout, 30_000),
+  cancelAckTimeoutMillis: millis(over.cancelAckTimeout ?? base.cancelAckTimeout, 500),
+  maxMessageBytes: over.maxMessageBytes ?? base.maxMessageBytes ?? defaultMaxMessageBytes
+})
+
+let root: ActorId | undefined
+
+/** @internal the id of this process when it is not an actor spawned by us: the root */
+export const rootId = (): ActorId => (root ??= { name: "root", uid: makeUid(), pid: process.pid })
+
+/** @internal */
+export const currentSelf: Effect.Effect<ActorId> = Effect.map(
+  Effect.serviceOption(Actor.CurrentActor),
+  Option.match({ onNone: rootId, onSome: (a) => a.id })
+)
+
+/** @internal */
+export class NurseryImpl {
+  readonly [TypeId] = TypeId
+  readonly children = new Set<ActorProcess>()
+  readonly tasks = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+  readonly failures: Array<Cause.Cause<unknown>> = []
+  private readonly seen = new Set<unknown>()
+  body: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  cancelling = false
+  closed = false
+
+  constructor(readonly actor: ActorId, readonly scope: Scope.Scope, readonly timings: Timings) {}
+
+  /** Keeps a failure (once) and cancels everything else: one-cancels-all. */
+  record(cause: Cause.Cause<unknown>): void {
+    if (Cause.isInterruptedOnly(cause)) return
+    const items = [...Chunk.toReadonlyArray(Cause.failures(cause)), ...Chunk.toReadonlyArray(Cause.defects(cause))]
+    if (items.length > 0 && items.every((item) => this.seen.has(item))) return
+    for (const item of items) this.seen.add(item)
+    this.failures.push(cause)
+    this.cancelAll()
+  }
+
+  /** A remote failure that arrived as the answer to our own interrupt: keep it when we are failing. */
+  readonly onRaced = (error: unknown): void => {
+    if (this.cancelling) this.record(Cause.fail(error))
+    else {
+      Effect.runFork(Effect.logWarning(`a call failed while it was being interrupted: ${String(error)}`))
+    }
+  }
+
+  cancelAll(): void {
+    if (this.cancelling) return
+    this.cancelling = true
+    this.body?.unsafeInterruptAsFork(FiberId.none)
+    for (const task of this.tasks) task.unsafeInterruptAsFork(FiberId.none)
+    for (const child of this.children) Effect.runFork(child.teardown())
+  }
+
+  get failure(): Cause.Cause<unknown> | undefined {
+    return this.failures.length === 0 ? undefined : this.failures.reduce((a, b) => Cause.parallel(a, b))
+  }
+
+  readonly awaitTasks: Effect.Effect<void> = Effect.suspend(() =>
+    this.tasks.size === 0 ? Effect.void : Effect.zipRight(Fiber.awaitAll([...this.tasks]), this.awaitTasks)
+  )
+
+  readonly teardownChildren: Effect.Effect<void> = Effect.suspend(() =>
+    Effect.forEach([...this.children], (child) => child.teardown(), { concurrency: "unbounded", discard: true })
+  )
+
+  readonly shutdown: Effect.Effect<void> = Effect.suspend(() => {
+    this.closed = true
+    return Fiber.interruptAll([...this.tasks]).pipe(Effect.zipRight(this.teardownChildren))
+  })
+}
+
+/** @internal */
+export const make = (timings: Timings = {}): Effect.Effect<NurseryImpl, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const self = yield* currentSelf
+    const parent = yield* Effect.scope
+    const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
+    const nursery = new NurseryImpl(self, scope, timings)
+    yield* Scope.addFinalizer(scope, nursery.shutdown)
+    return nursery
+  })
+
+/** @internal */
+export const open = <A, E, R>(
+  body: (nursery: NurseryImpl) => Effect.Effect<A, E, R>,
+  timings?: Timings
+): Effect.Effect<A, unknown, Exclude<R, Scope.Scope>> =>
+  Effect.scoped(Effect.gen(function*() {
+    const nursery = yield* make(timings)
+    const fiber = yield* Effect.fork(body(nursery))
+    nursery.body = fiber
+    const exit = yield* Fiber.await(fiber)
+    nursery.body = undefined
+    if (Exit.isFailure(exit)) nursery.record(exit.cause)
+    yield* nursery.awaitTasks
+    const failure = nursery.failure
+    if (failure !== undefined) return yield* Effect.failCause(failure)
+    return yield* exit
+  })) as any
+
+/** @internal */
+export const join = (nursery: NurseryImpl): Effect.Effect<void, unknown> =>
+  Effect.suspend(() => {
+    return Effect.zipRight(nursery.awaitTasks, Effect.suspend(() => {
+      const failure = nursery.failure
+      return failure === undefined ? Effect.void : Effect.failCause(failure)
+    }))
+  })
+
+/** @internal */
+export const fork = <A, E, R>(
+  nursery: NurseryImpl,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<Fiber.RuntimeFiber<A, E>, never, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.suspend(() => {
+      if (nursery.closed || nursery.cancelling) {
+        return Effect.forkDaemon(Effect.interrupt as Effect.Effect<A, E, R>)
+      }
+      return Effect.forkDaemon(restore(effect)).pipe(Effect.tap((fiber) => {
+        nursery.tasks.add(fiber)
+        fiber.addObserver((exit) => {
+          nursery.tasks.delete(fiber)
+          if (Exit.isFailure(exit)) nursery.record(exit.cause)
+        })
+      }))
+    })
+  )
+
+/** @internal */
+export const spawn = (
+  nursery: NurseryImpl,
+  name: string,
+  options: SpawnOptions
+): Effect.Effect<PortalImpl, ActorError.SpawnError> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      if (nursery.closed || nursery.cancelling) {
+        return yield* new ActorError.SpawnError({
+          name,
+          message: `cannot spawn "${name}": the nursery of ${format(nursery.actor)} is ${
+            nursery.closed ? "closed" : "cancelling"
+          }`
+        })
+      }
+      const entry = yield* restore(Bundle.entryFor(name, options.modules))
+      const child = new ActorProcess({
+        entry,
+        name,
+        uid: makeUid(),
+        parent: nursery.actor,
+        settings: resolve(nursery.timings, options),
+        env: options.env,
+        execArgv: options.execArgv,
+        cwd: options.cwd
+      })
+      nursery.children.add(child)
+      child.onExit = () => nursery.children.delete(child)
+      child.onCrash = (error) => nursery.record(Cause.fail(error))
+      yield* restore(child.awaitReady()).pipe(Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : child.teardown()))
+      if (nursery.cancelling) {
+        yield* child.teardown()
+        return yield* Effect.interrupt
+      }
+      return new PortalImpl(child, nursery.onRaced)
+    })
+  )
+
+/** @internal */
+export const runInActor = (
+  nursery: NurseryImpl,
+  fn: Actor.Fn.Any,
+  payload: unknown,
+  options: SpawnOptions & { readonly name?: string | undefined }
+): Effect.Effect<unknown, unknown> =>
+  Effect.flatMap(
+    spawn(nursery, options.name ?? `${fn.protocol}.${fn.name}`, options),
+    (portal) => Effect.ensuring(portal.call(fn, payload), portal.process.teardown())
+  )
+
+/** @internal */
+export const cancel = (nursery: NurseryImpl): Effect.Effect<void> => nursery.teardownChildren
