@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import * as Scope from "effect/Scope"
 import type * as ActorError from "./ActorError.js"
 import * as Ids from "./internal/actorId.js"
@@ -140,6 +141,7 @@ export interface FnSpec<
   Success extends AnySchema,
   Error extends AnySchema
 > {
+  readonly kind: "fn"
   readonly payload: Payload
   readonly success: Success
   readonly error: Error
@@ -156,8 +158,83 @@ export declare namespace FnSpec {
 }
 
 /**
- * A function of a protocol: its protocol name, its own name, and the schemas of its payload,
- * success and declared error. `portal.call(Primes.isPrime, 7)` uses it as a typed reference.
+ * A server-stream function: one payload in, a stream of elements out.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamSpec<
+  Payload extends AnySchema,
+  Element extends AnySchema,
+  Error extends AnySchema
+> {
+  readonly kind: "stream"
+  readonly payload: Payload
+  readonly element: Element
+  readonly error: Error
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace StreamSpec {
+  /**
+   * @since 0.1.0
+   */
+  export type Any = StreamSpec<AnySchema, AnySchema, AnySchema>
+}
+
+/**
+ * A dialog (tractor's context): a payload in, a `started` value out, then elements both ways
+ * (`parentSends`, `childSends`) and a final `result` or `error`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DialogSpec<
+  Payload extends AnySchema,
+  Started extends AnySchema,
+  ParentSends extends AnySchema,
+  ChildSends extends AnySchema,
+  Result extends AnySchema,
+  Error extends AnySchema
+> {
+  readonly kind: "dialog"
+  readonly payload: Payload
+  readonly started: Started
+  readonly parentSends: ParentSends
+  readonly childSends: ChildSends
+  readonly result: Result
+  readonly error: Error
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace DialogSpec {
+  /**
+   * @since 0.1.0
+   */
+  export type Any = DialogSpec<AnySchema, AnySchema, AnySchema, AnySchema, AnySchema, AnySchema>
+}
+
+/**
+ * Any function declaration of a protocol.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AnySpec = FnSpec.Any | StreamSpec.Any | DialogSpec.Any
+
+interface Bound<Protocol extends string, Name extends string> {
+  readonly [FnTypeId]: FnTypeId
+  readonly protocol: Protocol
+  readonly name: Name
+}
+
+/**
+ * A request/response function bound to its protocol: `portal.call(Primes.isPrime, 7)` uses it
+ * as a typed reference.
  *
  * @since 0.1.0
  * @category models
@@ -168,11 +245,7 @@ export interface Fn<
   Payload extends AnySchema,
   Success extends AnySchema,
   Error extends AnySchema
-> extends FnSpec<Payload, Success, Error> {
-  readonly [FnTypeId]: FnTypeId
-  readonly protocol: Protocol
-  readonly name: Name
-}
+> extends FnSpec<Payload, Success, Error>, Bound<Protocol, Name> {}
 
 /**
  * @since 0.1.0
@@ -185,7 +258,7 @@ export declare namespace Fn {
   /**
    * @since 0.1.0
    */
-  export type Payload<F> = F extends FnSpec<infer P, infer _S, infer _E> ? Schema.Schema.Type<P> : never
+  export type Payload<F> = F extends { readonly payload: infer P extends AnySchema } ? Schema.Schema.Type<P> : never
   /**
    * @since 0.1.0
    */
@@ -193,7 +266,86 @@ export declare namespace Fn {
   /**
    * @since 0.1.0
    */
-  export type Error<F> = F extends FnSpec<infer _P, infer _S, infer E> ? Schema.Schema.Type<E> : never
+  export type Error<F> = F extends { readonly error: infer E extends AnySchema } ? Schema.Schema.Type<E> : never
+}
+
+/**
+ * A server-stream function bound to its protocol.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamFn<
+  Protocol extends string,
+  Name extends string,
+  Payload extends AnySchema,
+  Element extends AnySchema,
+  Error extends AnySchema
+> extends StreamSpec<Payload, Element, Error>, Bound<Protocol, Name> {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace StreamFn {
+  /**
+   * @since 0.1.0
+   */
+  export type Any = StreamFn<string, string, AnySchema, AnySchema, AnySchema>
+  /**
+   * @since 0.1.0
+   */
+  export type Element<F> = F extends StreamSpec<infer _P, infer A, infer _E> ? Schema.Schema.Type<A> : never
+}
+
+/**
+ * A dialog bound to its protocol.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DialogFn<
+  Protocol extends string,
+  Name extends string,
+  Payload extends AnySchema,
+  Started extends AnySchema,
+  ParentSends extends AnySchema,
+  ChildSends extends AnySchema,
+  Result extends AnySchema,
+  Error extends AnySchema
+> extends DialogSpec<Payload, Started, ParentSends, ChildSends, Result, Error>, Bound<Protocol, Name> {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace DialogFn {
+  /**
+   * @since 0.1.0
+   */
+  export type Any = DialogFn<string, string, AnySchema, AnySchema, AnySchema, AnySchema, AnySchema, AnySchema>
+  /**
+   * @since 0.1.0
+   */
+  export type Started<F> = F extends { readonly kind: "dialog"; readonly started: infer S extends AnySchema } ?
+    Schema.Schema.Type<S>
+    : never
+  /**
+   * @since 0.1.0
+   */
+  export type ParentSends<F> = F extends { readonly kind: "dialog"; readonly parentSends: infer S extends AnySchema } ?
+    Schema.Schema.Type<S>
+    : never
+  /**
+   * @since 0.1.0
+   */
+  export type ChildSends<F> = F extends { readonly kind: "dialog"; readonly childSends: infer S extends AnySchema } ?
+    Schema.Schema.Type<S>
+    : never
+  /**
+   * @since 0.1.0
+   */
+  export type Result<F> = F extends { readonly kind: "dialog"; readonly result: infer S extends AnySchema } ?
+    Schema.Schema.Type<S>
+    : never
 }
 
 /**
@@ -219,8 +371,82 @@ export const fn = <
   readonly success?: Success | undefined
   readonly error?: Error | undefined
 }): FnSpec<Payload, Success, Error> => ({
+  kind: "fn",
   payload: (options.payload ?? Schema.Void) as Payload,
   success: (options.success ?? Schema.Void) as Success,
+  error: (options.error ?? Schema.Never) as Error
+})
+
+/**
+ * Declares a server-stream function: a payload in, a stream of `element`s out, with credit-based
+ * backpressure on the wire.
+ *
+ * @example
+ * ```ts
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Schema from "effect/Schema"
+ *
+ * const count = Actor.stream({ payload: Schema.Number, element: Schema.Number })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const stream = <
+  Element extends AnySchema,
+  Payload extends AnySchema = typeof Schema.Void,
+  Error extends AnySchema = typeof Schema.Never
+>(options: {
+  readonly payload?: Payload | undefined
+  readonly element: Element
+  readonly error?: Error | undefined
+}): StreamSpec<Payload, Element, Error> => ({
+  kind: "stream",
+  payload: (options.payload ?? Schema.Void) as Payload,
+  element: options.element,
+  error: (options.error ?? Schema.Never) as Error
+})
+
+/**
+ * Declares a dialog: a payload, the `started` value, what each side sends, the result and the
+ * declared error (all optional but the ones you use: `Void`, or `Never` for the error).
+ *
+ * @example
+ * ```ts
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Schema from "effect/Schema"
+ *
+ * const pingPong = Actor.dialog({
+ *   payload: Schema.Number,
+ *   started: Schema.Number,
+ *   parentSends: Schema.String,
+ *   childSends: Schema.String,
+ *   result: Schema.String
+ * })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const dialog = <
+  Payload extends AnySchema = typeof Schema.Void,
+  Started extends AnySchema = typeof Schema.Void,
+  ParentSends extends AnySchema = typeof Schema.Never,
+  ChildSends extends AnySchema = typeof Schema.Never,
+  Result extends AnySchema = typeof Schema.Void,
+  Error extends AnySchema = typeof Schema.Never
+>(options: {
+  readonly payload?: Payload | undefined
+  readonly started?: Started | undefined
+  readonly parentSends?: ParentSends | undefined
+  readonly childSends?: ChildSends | undefined
+  readonly result?: Result | undefined
+  readonly error?: Error | undefined
+}): DialogSpec<Payload, Started, ParentSends, ChildSends, Result, Error> => ({
+  kind: "dialog",
+  payload: (options.payload ?? Schema.Void) as Payload,
+  started: (options.started ?? Schema.Void) as Started,
+  parentSends: (options.parentSends ?? Schema.Never) as ParentSends,
+  childSends: (options.childSends ?? Schema.Never) as ChildSends,
+  result: (options.result ?? Schema.Void) as Result,
   error: (options.error ?? Schema.Never) as Error
 })
 
@@ -247,17 +473,100 @@ export interface Service<Name extends string> {
 }
 
 /**
- * The typed client of a protocol: one method per function, each returning an `Effect` that fails
- * with the declared error or an `ActorError`.
+ * What a dialog's body gets on the parent side: the `started` value, the two-way stream, the
+ * child's result and a way to cancel the child's side.
  *
  * @since 0.1.0
  * @category models
  */
-export type Client<Fns extends Record<string, FnSpec.Any>> = {
-  readonly [K in keyof Fns]: (
-    payload: Fn.Payload<Fns[K]>
-  ) => Effect.Effect<Fn.Success<Fns[K]>, Fn.Error<Fns[K]> | ActorError.ActorError>
+export interface DialogHandle<Started, ParentSends, ChildSends, Result, E> {
+  /** The child's `started` value. */
+  readonly started: Started
+  /** Opens the one two-way stream of this dialog (the child must open its side to receive). */
+  readonly openStream: (
+    options?: MsgStreamOptions
+  ) => Effect.Effect<MsgStream<ParentSends, ChildSends>, ActorError.DialogMisuse>
+  /** Waits for the child's return value (or its error). */
+  readonly result: Effect.Effect<Result, E | ActorError.ActorError>
+  /** Cancels the child's side; the resulting `ContextCancelled` is absorbed at the dialog's end. */
+  readonly cancel: Effect.Effect<void>
 }
+
+/**
+ * Options of a dialog stream: the receive window (credit granted to the peer, default 256) and
+ * what `send` does when the peer has no room left: wait (`"backpressure"`, the default), fail with
+ * `StreamOverrun` (`"fail"`), or drop the oldest unsent element (`"dropOldest"`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MsgStreamOptions {
+  readonly window?: number | undefined
+  readonly overrun?: "backpressure" | "fail" | "dropOldest" | undefined
+}
+
+/**
+ * One side of a two-way stream (tractor's `MsgStream`): `send` elements, `receive` the peer's as a
+ * `Stream`, `close` (the peer's receive ends; this is not a cancel).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MsgStream<Out, In> {
+  readonly send: (value: Out) => Effect.Effect<void, ActorError.ActorError>
+  readonly sendAll: (values: Iterable<Out>) => Effect.Effect<void, ActorError.ActorError>
+  readonly receive: Stream.Stream<In, ActorError.ActorError>
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * The child side of a dialog (tractor's `Context`): report `started` once, then open the one
+ * two-way stream; `cancel` ends this side (the parent sees `ContextCancelled` naming this actor).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ActorContext<Started, ChildSends, ParentSends> {
+  readonly started: (value: Started) => Effect.Effect<void, ActorError.DialogMisuse | ActorError.MsgTypeError>
+  readonly openStream: (
+    options?: MsgStreamOptions
+  ) => Effect.Effect<MsgStream<ChildSends, ParentSends>, ActorError.DialogMisuse>
+  readonly cancel: Effect.Effect<never>
+}
+
+/**
+ * The typed client of a protocol: one method per function. Request/response functions return an
+ * `Effect`, stream functions a `Stream`, dialogs run a body with the dialog open.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Client<Fns extends Record<string, AnySpec>> = {
+  readonly [K in keyof Fns]: Fns[K] extends FnSpec.Any ? (
+      payload: Fn.Payload<Fns[K]>
+    ) => Effect.Effect<Fn.Success<Fns[K]>, Fn.Error<Fns[K]> | ActorError.ActorError>
+    : Fns[K] extends StreamSpec.Any ? (
+        payload: Fn.Payload<Fns[K]>
+      ) => Stream.Stream<StreamFn.Element<Fns[K]>, Fn.Error<Fns[K]> | ActorError.ActorError>
+    : Fns[K] extends DialogSpec.Any ? <A, E, R>(
+        payload: Fn.Payload<Fns[K]>,
+        body: (
+          dialog: DialogHandle<
+            DialogFn.Started<Fns[K]>,
+            DialogFn.ParentSends<Fns[K]>,
+            DialogFn.ChildSends<Fns[K]>,
+            DialogFn.Result<Fns[K]>,
+            Fn.Error<Fns[K]>
+          >
+        ) => Effect.Effect<A, E, R>
+      ) => Effect.Effect<A, E | Fn.Error<Fns[K]> | ActorError.ActorError, R>
+    : never
+}
+
+type BindSpec<Name extends string, K extends string, S> = S extends FnSpec<infer P, infer R, infer E> ? Fn<Name, K, P, R, E>
+  : S extends StreamSpec<infer P, infer A, infer E> ? StreamFn<Name, K, P, A, E>
+  : S extends DialogSpec<infer P, infer St, infer PS, infer CS, infer R, infer E> ? DialogFn<Name, K, P, St, PS, CS, R, E>
+  : never
 
 /**
  * A protocol: a named set of functions. It is at once a record of typed function references
@@ -267,13 +576,11 @@ export type Client<Fns extends Record<string, FnSpec.Any>> = {
  * @since 0.1.0
  * @category models
  */
-export type Protocol<Name extends string, Fns extends Record<string, FnSpec.Any>> =
+export type Protocol<Name extends string, Fns extends Record<string, AnySpec>> =
   & Context.Tag<Service<Name>, Client<Fns>>
+  & { readonly [K in keyof Fns & string]: BindSpec<Name, K, Fns[K]> }
   & {
-    readonly [K in keyof Fns & string]: Fns[K] extends FnSpec<infer P, infer S, infer E> ? Fn<Name, K, P, S, E> : never
-  }
-  & {
-    readonly [ProtocolTypeId]: { readonly name: Name; readonly fns: { readonly [K in keyof Fns]: Fn.Any } }
+    readonly [ProtocolTypeId]: { readonly name: Name; readonly fns: { readonly [K in keyof Fns]: AnySpec & Bound<Name, string> } }
   }
 
 /**
@@ -311,12 +618,12 @@ const reserved = new Set(["key", "stack", "of", "context", "pipe", "toJSON", "to
  * @since 0.1.0
  * @category constructors
  */
-export const protocol = <const Name extends string, const Fns extends Record<string, FnSpec.Any>>(
+export const protocol = <const Name extends string, const Fns extends Record<string, AnySpec>>(
   name: Name,
   fns: Fns
 ): Protocol<Name, Fns> => {
   const tag = Context.GenericTag<Service<Name>, Client<Fns>>(`effect-tractor/Protocol/${name}`)
-  const bound: Record<string, Fn.Any> = {}
+  const bound: Record<string, AnySpec & Bound<Name, string>> = {}
   for (const key of Object.keys(fns)) {
     if (reserved.has(key)) {
       throw new globalThis.Error(`Actor.protocol("${name}"): "${key}" is a reserved name, rename that function`)
@@ -342,24 +649,42 @@ export const isProtocol = (u: unknown): u is Protocol.Any => Predicate.hasProper
 
 /**
  * The errors a handler may fail with besides its declared error: errors from calls to other
- * actors and from spawning. They reach the caller boxed as `RemoteActorError`, relay path extended.
+ * actors, from spawning and from misusing a dialog. They reach the caller boxed as
+ * `RemoteActorError`, relay path extended.
  *
  * @since 0.1.0
  * @category models
  */
-export type Relayable = ActorError.ActorError | ActorError.SpawnError
+export type Relayable = ActorError.ActorError | ActorError.SpawnError | ActorError.DialogMisuse
 
 /**
- * Handlers for every function of a protocol. Each must return an `Effect`: the runtime needs a
- * fiber it can interrupt when a cancel request arrives (a plain function is a compile error).
+ * Handlers for every function of a protocol. Each must return an `Effect` (a `Stream` for stream
+ * functions): the runtime needs a fiber it can interrupt when a cancel request arrives, so a plain
+ * function is a compile error.
  *
  * @since 0.1.0
  * @category models
  */
 export type Handlers<P extends Protocol.Any> = {
-  readonly [K in keyof Protocol.Fns<P>]: (
-    payload: Fn.Payload<Protocol.Fns<P>[K]>
-  ) => Effect.Effect<Fn.Success<Protocol.Fns<P>[K]>, Fn.Error<Protocol.Fns<P>[K]> | Relayable, CurrentActor>
+  readonly [K in keyof Protocol.Fns<P>]: Protocol.Fns<P>[K] extends FnSpec.Any ? (
+      payload: Fn.Payload<Protocol.Fns<P>[K]>
+    ) => Effect.Effect<Fn.Success<Protocol.Fns<P>[K]>, Fn.Error<Protocol.Fns<P>[K]> | Relayable, CurrentActor>
+    : Protocol.Fns<P>[K] extends StreamSpec.Any ? (
+        payload: Fn.Payload<Protocol.Fns<P>[K]>
+      ) => Stream.Stream<StreamFn.Element<Protocol.Fns<P>[K]>, Fn.Error<Protocol.Fns<P>[K]> | Relayable, CurrentActor>
+    : Protocol.Fns<P>[K] extends DialogSpec.Any ? (
+        payload: Fn.Payload<Protocol.Fns<P>[K]>,
+        context: ActorContext<
+          DialogFn.Started<Protocol.Fns<P>[K]>,
+          DialogFn.ChildSends<Protocol.Fns<P>[K]>,
+          DialogFn.ParentSends<Protocol.Fns<P>[K]>
+        >
+      ) => Effect.Effect<
+        DialogFn.Result<Protocol.Fns<P>[K]>,
+        Fn.Error<Protocol.Fns<P>[K]> | Relayable,
+        CurrentActor | Scope.Scope
+      >
+    : never
 }
 
 /**

@@ -32,7 +32,7 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category guards
  */
-export const isActorError = (u: unknown): u is ActorError | SpawnError => Predicate.hasProperty(u, TypeId)
+export const isActorError = (u: unknown): u is ActorError | SpawnError | DialogMisuse => Predicate.hasProperty(u, TypeId)
 
 const relay = (path: ReadonlyArray<ActorId>) => path.map(Ids.format).join(" -> ")
 
@@ -235,6 +235,47 @@ export class ActorTooSlow extends Schema.TaggedError<ActorTooSlow>("effect-tract
 }
 
 /**
+ * A dialog was used out of order: `started` twice, a stream opened before `started`, a second
+ * stream, or a send after close. The message says which.
+ *
+ * @example
+ * ```ts
+ * import * as ActorError from "effect-tractor/ActorError"
+ *
+ * const what = (e: ActorError.DialogMisuse) => e.message
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class DialogMisuse extends Schema.TaggedError<DialogMisuse>("effect-tractor/DialogMisuse")(
+  "DialogMisuse",
+  { actor: ActorId, message: Schema.String }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * A stream send found no room at the receiver and the stream's overrun policy is `"fail"`.
+ *
+ * @example
+ * ```ts
+ * import * as ActorError from "effect-tractor/ActorError"
+ *
+ * const receiver = (e: ActorError.StreamOverrun) => e.actor.name
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class StreamOverrun extends Schema.TaggedError<StreamOverrun>("effect-tractor/StreamOverrun")(
+  "StreamOverrun",
+  { actor: ActorId, message: Schema.String }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
  * An actor could not be started: a module failed to build or import (`module` names it), the
  * process exited before it was ready, or it did not report ready in time.
  *
@@ -275,6 +316,7 @@ export type ActorError =
   | MessageTooLarge
   | TransportClosed
   | ActorTooSlow
+  | StreamOverrun
 
 /**
  * The schema of every error that crosses the wire as itself (not boxed).
@@ -282,7 +324,7 @@ export type ActorError =
  * @since 0.1.0
  * @category schemas
  */
-export const ActorErrorSchema: Schema.Schema<ActorError | SpawnError, any> = Schema.Union(
+export const ActorErrorSchema: Schema.Schema<ActorError | SpawnError | DialogMisuse, any> = Schema.Union(
   RemoteActorError,
   ContextCancelled,
   ModuleNotEnabled,
@@ -291,5 +333,7 @@ export const ActorErrorSchema: Schema.Schema<ActorError | SpawnError, any> = Sch
   MessageTooLarge,
   TransportClosed,
   ActorTooSlow,
+  StreamOverrun,
+  DialogMisuse,
   SpawnError
 )

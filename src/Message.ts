@@ -14,6 +14,13 @@
  *   `Failure(Interrupted)` (or its real outcome if it finished first): the answer is the ack;
  * - cancel the actor: `Cancel` -> callee ends every call, runs its finalizers, answers `CancelAck`
  *   and exits. A `CancelAck` nobody asked for announces a self-cancel.
+ * - server stream: `Call` + `Credit` -> `Yield`* -> `Success` | `Failure`; the callee never has more
+ *   elements in flight than the caller granted (`Credit`), and a `Yield` carries a batch.
+ * - dialog: `Call` -> `Started` (or `Failure`) -> `Yield`/`Credit`/`Stop` both ways -> `Success` |
+ *   `Failure`. A caller whose own side failed sends `Abort` with its error.
+ *
+ * Ids are odd for calls the parent starts and even for calls the child starts, so every message
+ * about a call names it unambiguously in both directions.
  *
  * @since 0.1.0
  */
@@ -174,6 +181,79 @@ export const Cancel = Schema.TaggedStruct("Cancel", { canceller: ActorId })
 export const CancelAck = Schema.TaggedStruct("CancelAck", { canceller: ActorId })
 
 /**
+ * Callee -> caller, once per dialog: the callee's first value (tractor's `started`).
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const started = Message.Started.make({ id: 1, value: 11 })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Started = Schema.TaggedStruct("Started", { id: CallId, value: Schema.Unknown })
+
+/**
+ * Either way: a batch of stream elements of call `id`, each encoded with its element schema.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const batch = Message.Yield.make({ id: 1, values: [1, 2, 3] })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Yield = Schema.TaggedStruct("Yield", { id: CallId, values: Schema.Array(Schema.Unknown) })
+
+/**
+ * Either way: the sender closed its stream of call `id` (a graceful end, not a cancel).
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const stop = Message.Stop.make({ id: 1 })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Stop = Schema.TaggedStruct("Stop", { id: CallId })
+
+/**
+ * Either way: the receiver of a stream of call `id` can take `n` more elements.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const credit = Message.Credit.make({ id: 1, n: 64 })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Credit = Schema.TaggedStruct("Credit", { id: CallId, n: Schema.Number })
+
+/**
+ * Caller -> callee: the caller's side of dialog `id` failed with `error`; the callee's work in the
+ * dialog is interrupted.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ * import * as ActorError from "effect-tractor/ActorError"
+ *
+ * declare const error: ActorError.RemoteActorError
+ * const abort = Message.Abort.make({ id: 1, error })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Abort = Schema.TaggedStruct("Abort", { id: CallId, error: ActorErrorSchema })
+
+/**
  * Every message kind.
  *
  * @example
@@ -187,7 +267,21 @@ export const CancelAck = Schema.TaggedStruct("CancelAck", { canceller: ActorId }
  * @since 0.1.0
  * @category messages
  */
-export const Message = Schema.Union(Ready, BootFailed, Call, Success, Failure, Interrupt, Cancel, CancelAck)
+export const Message = Schema.Union(
+  Ready,
+  BootFailed,
+  Call,
+  Success,
+  Failure,
+  Interrupt,
+  Cancel,
+  CancelAck,
+  Started,
+  Yield,
+  Stop,
+  Credit,
+  Abort
+)
 
 /**
  * @since 0.1.0

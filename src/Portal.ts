@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
+import type * as Stream from "effect/Stream"
 import type * as Actor from "./Actor.js"
 import { ProtocolTypeId } from "./Actor.js"
 import type * as ActorError from "./ActorError.js"
@@ -83,6 +84,88 @@ export const call: {
     payload: Actor.Fn.Payload<F>
   ): Effect.Effect<Actor.Fn.Success<F>, Actor.Fn.Error<F> | ActorError.ActorError>
 } = dual(3, (self: Portal, fn: Actor.Fn.Any, payload: unknown) => impl(self).call(fn, payload)) as any
+
+/**
+ * Calls a stream function: the actor's elements arrive as a `Stream`. The producer never runs
+ * ahead of the consumer by more than `window` elements (credit-based flow control, default 512),
+ * and elements travel in batches. Ending the stream early (`take`, interruption, scope close)
+ * interrupts the remote producer and runs its finalizers; the actor stays up.
+ *
+ * @example
+ * ```ts
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Portal from "effect-tractor/Portal"
+ * import * as Schema from "effect/Schema"
+ * import * as Stream from "effect/Stream"
+ *
+ * const Counter = Actor.protocol("Counter", { count: Actor.stream({ payload: Schema.Number, element: Schema.Number }) })
+ * declare const portal: Portal.Portal
+ * const firstTen = Portal.stream(portal, Counter.count, 1_000_000).pipe(Stream.take(10), Stream.runCollect)
+ * ```
+ * @since 0.1.0
+ * @category calls
+ */
+export const stream = <F extends Actor.StreamFn.Any>(
+  self: Portal,
+  fn: F,
+  payload: Actor.Fn.Payload<F>,
+  options?: { readonly window?: number | undefined }
+): Stream.Stream<Actor.StreamFn.Element<F>, Actor.Fn.Error<F> | ActorError.ActorError> =>
+  impl(self).stream(fn, payload, options?.window) as any
+
+/**
+ * Opens a dialog (tractor's `open_context`) and runs `body` with it. The dialog waits for the
+ * child's `started` value; inside, `openStream` gives the two-way stream and `result` the child's
+ * return value. When the body ends, the dialog waits for the child's result.
+ *
+ * **Details**
+ *
+ * - An error on either side reaches the other as that error and interrupts its work in the dialog.
+ *   The original error always wins over the cancel it causes.
+ * - `dialog.cancel` cancels the child's side; the `ContextCancelled` that comes back is absorbed at
+ *   the end of the dialog because this side asked for it. A cancel by the child itself, by a third
+ *   actor or through `cancelActor` is raised.
+ * - Interrupting the dialog cancels the child's side and waits (bounded) for its acknowledgement.
+ *
+ * @example
+ * ```ts
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Portal from "effect-tractor/Portal"
+ * import * as Effect from "effect/Effect"
+ * import * as Schema from "effect/Schema"
+ * import * as Stream from "effect/Stream"
+ *
+ * const Ping = Actor.protocol("Ping", {
+ *   pingPong: Actor.dialog({ payload: Schema.Number, started: Schema.Number, parentSends: Schema.String, childSends: Schema.String })
+ * })
+ * declare const portal: Portal.Portal
+ * const program = Portal.openDialog(portal, Ping.pingPong, 10, (dialog) =>
+ *   Effect.gen(function*() {
+ *     const stream = yield* dialog.openStream()
+ *     yield* stream.send("ping")
+ *     const pong = yield* Stream.runHead(stream.receive)
+ *     yield* stream.close
+ *   })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category calls
+ */
+export const openDialog = <F extends Actor.DialogFn.Any, A, E, R>(
+  self: Portal,
+  fn: F,
+  payload: Actor.Fn.Payload<F>,
+  body: (
+    dialog: Actor.DialogHandle<
+      Actor.DialogFn.Started<F>,
+      Actor.DialogFn.ParentSends<F>,
+      Actor.DialogFn.ChildSends<F>,
+      Actor.DialogFn.Result<F>,
+      Actor.Fn.Error<F>
+    >
+  ) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | Actor.Fn.Error<F> | ActorError.ActorError, R> =>
+  impl(self).dialog(fn, payload, body as any) as any
 
 /**
  * The typed client of a protocol on this actor: one method per function.

@@ -101,7 +101,7 @@ export class ActorProcess {
       onProtocolError: (message) => Effect.runFork(Effect.logWarning(message)),
       onClose: () => {},
       onSocketClose: () => this.whenExited(() => this.closeLink())
-    }, undefined)
+    }, undefined, 1)
   }
 
   private markExited(code: number | null, signal: NodeJS.Signals | null) {

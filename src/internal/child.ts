@@ -46,7 +46,7 @@ const collect = (modules: ReadonlyArray<readonly [string, Record<string, unknown
       for (const [fnName, fn] of Object.entries(protocol.fns)) {
         const handler = (value.handlers as Record<string, ServedFn["handler"]>)[fnName]
         if (handler === undefined) continue
-        served.set(fnName, { protocol: protocol.name, name: fnName, codec: codecOf(fn), handler })
+        served.set(fnName, { spec: fn, protocol: protocol.name, name: fnName, codec: codecOf(fn), handler })
       }
       fns.set(protocol.name, served)
     }
@@ -75,7 +75,7 @@ export const main = async (modules: Modules): Promise<void> => {
     },
     onProtocolError: (message) => Effect.runFork(Effect.logWarning(message).pipe(Effect.annotateLogs("actor", title))),
     onClose: () => shutdown(spec.parent, false)
-  }, undefined)
+  }, undefined, 2)
   const title = `${spec.name}@${process.pid}`
 
   const loaded: Array<readonly [string, Record<string, unknown>]> = []

@@ -24,24 +24,52 @@ export interface FnCodec {
   readonly decodeError: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
 }
 
-const cache = new WeakMap<object, FnCodec>()
 const parseOptions = { errors: "first" as const, onExcessProperty: "ignore" as const }
 
+/** @internal an encoder, a decoder and a guard for one schema, compiled once */
+export interface SchemaCodec {
+  readonly encode: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly decode: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly is: (u: unknown) => boolean
+}
+
+const schemaCache = new WeakMap<object, SchemaCodec>()
+
 /** @internal */
-export const codecOf = (fn: Actor.FnSpec.Any): FnCodec => {
-  let codec = cache.get(fn)
+export const schemaCodec = (schema: Actor.AnySchema): SchemaCodec => {
+  let codec = schemaCache.get(schema)
   if (codec === undefined) {
-    const f = fn as unknown as { payload: Schema.Schema<any, any>; success: Schema.Schema<any, any>; error: Schema.Schema<any, any> }
+    const s = schema as Schema.Schema<any, any>
     codec = {
-      encodePayload: Schema.encodeUnknownEither(f.payload, parseOptions),
-      decodePayload: Schema.decodeUnknownEither(f.payload, parseOptions),
-      encodeSuccess: Schema.encodeUnknownEither(f.success, parseOptions),
-      decodeSuccess: Schema.decodeUnknownEither(f.success, parseOptions),
-      isError: Schema.is(f.error),
-      encodeError: Schema.encodeUnknownEither(f.error, parseOptions),
-      decodeError: Schema.decodeUnknownEither(f.error, parseOptions)
+      encode: Schema.encodeUnknownEither(s, parseOptions),
+      decode: Schema.decodeUnknownEither(s, parseOptions),
+      is: Schema.is(s)
     }
-    cache.set(fn, codec)
+    schemaCache.set(schema, codec)
+  }
+  return codec
+}
+
+const cache = new WeakMap<object, FnCodec>()
+
+/** @internal the codecs of a function of any kind; `success` is a dialog's result, `Void` for a stream */
+export const codecOf = (spec: Actor.AnySpec): FnCodec => {
+  let codec = cache.get(spec)
+  if (codec === undefined) {
+    const s = spec as unknown as Record<string, Actor.AnySchema>
+    const payload = schemaCodec(s["payload"]!)
+    const success = schemaCodec(spec.kind === "fn" ? s["success"]! : spec.kind === "dialog" ? s["result"]! : Schema.Void)
+    const error = schemaCodec(s["error"]!)
+    codec = {
+      encodePayload: payload.encode,
+      decodePayload: payload.decode,
+      encodeSuccess: success.encode,
+      decodeSuccess: success.decode,
+      isError: error.is,
+      encodeError: error.encode,
+      decodeError: error.decode
+    }
+    cache.set(spec, codec)
   }
   return codec
 }

@@ -10,18 +10,32 @@ import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Chunk from "effect/Chunk"
 import type * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import * as Message from "../Message.js"
 import { type ActorId, format } from "./actorId.js"
-import { codecOf, describeParseError, type FnCodec, failureReason, raised } from "./codec.js"
+import { codecOf, describeParseError, type FnCodec, failureReason, raised, schemaCodec } from "./codec.js"
+import { ChildDialog } from "./dialog.js"
+import { Inbox, Outbox } from "./flow.js"
 
 /** @internal a function this side serves */
 export interface ServedFn {
+  readonly spec: Actor.AnySpec
   readonly protocol: string
   readonly name: string
   readonly codec: FnCodec
-  readonly handler: (payload: unknown) => Effect.Effect<unknown, unknown, Actor.CurrentActor>
+  readonly handler: (payload: unknown, context?: unknown) => unknown
+}
+
+/** @internal what a call's messages are delivered to, besides its final answer */
+export interface Endpoint {
+  onStarted?(value: unknown): void
+  onYield?(values: ReadonlyArray<unknown>): void
+  onStop?(): void
+  onCredit?(n: number): void
+  onAbort?(error: unknown): void
 }
 
 /** @internal what this side of a link serves */
@@ -48,8 +62,10 @@ export interface LinkHooks {
   readonly onSocketClose?: (() => void) | undefined
 }
 
-interface Pending {
-  readonly fn: Actor.Fn.Any
+/** @internal a call this side started and is waiting on */
+export interface Pending {
+  readonly protocol: string
+  readonly name: string
   readonly codec: FnCodec
   readonly resume: (exit: Exit.Exit<unknown, unknown>) => void
   /** set when the caller was interrupted: the answer is then the cancel ack */
@@ -66,8 +82,9 @@ export const defaultMaxMessageBytes = 64 * 1024 * 1024
 export class Link {
   readonly pending = new Map<number, Pending>()
   readonly running = new Map<number, Fiber.RuntimeFiber<unknown, unknown>>()
-  private readonly interruptedBy = new Map<number, ActorId>()
-  private nextId = 1
+  readonly endpoints = new Map<number, Endpoint>()
+  readonly interruptedBy = new Map<number, ActorId>()
+  private nextId: number
   private queue: Array<string> = []
   private flushScheduled = false
   private partial = ""
@@ -80,8 +97,11 @@ export class Link {
     public peer: ActorId,
     readonly maxMessageBytes: number,
     readonly hooks: LinkHooks,
-    public server: Server | undefined
+    public server: Server | undefined,
+    /** 1 on the parent's side, 2 on the child's: call ids never collide across directions */
+    firstId: 1 | 2
   ) {
+    this.nextId = firstId
     socket.setEncoding("utf8")
     socket.on("data", (chunk: string) => this.onData(chunk))
     socket.on("error", () => {})
@@ -131,10 +151,59 @@ export class Link {
   // calling
   // ---------------------------------------------------------------------------
 
+  /** Registers a new outgoing call and sends it; returns its id, or an error when it cannot be sent. */
+  start(
+    spec: Actor.AnySpec & { readonly protocol: string; readonly name: string },
+    payload: unknown,
+    resume: (exit: Exit.Exit<unknown, unknown>) => void,
+    endpoint?: Endpoint
+  ): number | ActorError.ActorError {
+    if (this.closedWith !== undefined) return this.closedWith
+    const codec = codecOf(spec)
+    const encoded = codec.encodePayload(payload)
+    if (Either.isLeft(encoded)) return this.msgTypeError(spec.protocol, spec.name, "payload", encoded.left, this.self)
+    const id = this.nextId
+    this.nextId += 2
+    this.pending.set(id, { protocol: spec.protocol, name: spec.name, codec, resume, onAck: undefined })
+    if (endpoint !== undefined) this.endpoints.set(id, endpoint)
+    const tooLarge = this.send({ _tag: "Call", id, protocol: spec.protocol, fn: spec.name, payload: encoded.right })
+    if (tooLarge !== undefined) {
+      this.pending.delete(id)
+      this.endpoints.delete(id)
+      return this.tooLarge(this.self, tooLarge, `the payload of ${spec.protocol}.${spec.name}`)
+    }
+    return id
+  }
+
   /**
-   * Calls `fn` on the peer. Interrupting the returned effect sends `Interrupt` and waits for the
-   * answer (the ack) up to `ackTimeoutMillis`; a real failure that won that race is handed to
-   * `onRaced` so it is not lost.
+   * Interrupts call `id` on the peer and waits for its answer (the ack) up to `ackTimeoutMillis`. A
+   * real failure that won the race is handed to `onRaced` so it is not lost.
+   */
+  interruptCall(id: number, ackTimeoutMillis: number, onRaced: (error: unknown) => void): Effect.Effect<void> {
+    return Effect.async<void>((ack) => {
+      const entry = this.pending.get(id)
+      if (entry === undefined) return ack(Exit.void)
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        this.endpoints.delete(id)
+        ack(Exit.void)
+      }, ackTimeoutMillis)
+      entry.onAck = (exit) => {
+        clearTimeout(timer)
+        this.endpoints.delete(id)
+        if (Exit.isFailure(exit)) {
+          const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+          if (error !== undefined && !ActorError.ContextCancelled.is(error)) onRaced(error)
+        }
+        ack(Exit.void)
+      }
+      this.send({ _tag: "Interrupt", id })
+    })
+  }
+
+  /**
+   * Calls a request/response function on the peer. Interrupting the returned effect interrupts
+   * the remote handler and waits for the acknowledgement.
    */
   call(
     fn: Actor.Fn.Any,
@@ -143,37 +212,48 @@ export class Link {
     onRaced: (error: unknown) => void
   ): Effect.Effect<unknown, unknown> {
     return Effect.async<unknown, unknown>((resume) => {
-      if (this.closedWith !== undefined) return resume(Exit.fail(this.closedWith))
-      const codec = codecOf(fn)
-      const encoded = codec.encodePayload(payload)
-      if (Either.isLeft(encoded)) {
-        return resume(Exit.fail(this.msgTypeError(fn.protocol, fn.name, "payload", encoded.left)))
-      }
-      const id = this.nextId++
-      const entry: Pending = { fn, codec, resume, onAck: undefined }
-      this.pending.set(id, entry)
-      const tooLarge = this.send({ _tag: "Call", id, protocol: fn.protocol, fn: fn.name, payload: encoded.right })
-      if (tooLarge !== undefined) {
-        this.pending.delete(id)
-        return resume(Exit.fail(this.tooLarge(this.self, tooLarge, `the payload of ${fn.protocol}.${fn.name}`)))
-      }
-      return Effect.async<void>((ack) => {
-        if (!this.pending.has(id)) return ack(Exit.void)
-        const timer = setTimeout(() => {
-          this.pending.delete(id)
-          ack(Exit.void)
-        }, ackTimeoutMillis)
-        entry.onAck = (exit) => {
-          clearTimeout(timer)
-          if (Exit.isFailure(exit)) {
-            const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-            if (error !== undefined && !ActorError.ContextCancelled.is(error)) onRaced(error)
-          }
-          ack(Exit.void)
-        }
-        this.send({ _tag: "Interrupt", id })
-      })
+      const id = this.start(fn, payload, resume)
+      if (typeof id !== "number") return resume(Exit.fail(id))
+      return this.interruptCall(id, ackTimeoutMillis, onRaced)
     })
+  }
+
+  /**
+   * Calls a stream function on the peer: elements arrive in batches, credit is granted back as the
+   * consumer pulls. Ending the consumer early interrupts the remote producer.
+   */
+  stream(
+    fn: Actor.StreamFn.Any,
+    payload: unknown,
+    window: number,
+    ackTimeoutMillis: number,
+    onRaced: (error: unknown) => void
+  ): Stream.Stream<unknown, unknown> {
+    return Stream.unwrapScoped(Effect.suspend(() => {
+      let done = false
+      // deliberately late-bound: the inbox needs the id to grant credit
+      let id = 0
+      const inbox = new Inbox(this, schemaCodec(fn.element).decode, fn, (n) => {
+        if (!done) this.send({ _tag: "Credit", id, n })
+      })
+      const started = this.start(fn, payload, (exit) => {
+        done = true
+        this.endpoints.delete(id)
+        if (Exit.isSuccess(exit)) inbox.end()
+        else inbox.end(exit.cause._tag === "Fail" ? exit.cause.error : new ActorError.TransportClosed({
+          actor: this.peer,
+          reason: "the stream ended abnormally",
+          message: `the stream ${fn.protocol}.${fn.name} of ${format(this.peer)} ended abnormally`
+        }))
+      }, { onYield: (values) => inbox.push(values) })
+      if (typeof started !== "number") return Effect.fail(started)
+      id = started
+      this.send({ _tag: "Credit", id, n: window })
+      return Effect.as(
+        Effect.addFinalizer(() => Effect.suspend(() => done ? Effect.void : this.interruptCall(id, ackTimeoutMillis, onRaced))),
+        inbox.stream
+      )
+    }))
   }
 
   // ---------------------------------------------------------------------------
@@ -230,6 +310,16 @@ export class Link {
         }
         return
       }
+      case "Yield":
+        return this.endpoints.get(msg.id)?.onYield?.(msg.values)
+      case "Credit":
+        return this.endpoints.get(msg.id)?.onCredit?.(msg.n)
+      case "Stop":
+        return this.endpoints.get(msg.id)?.onStop?.()
+      case "Started":
+        return this.endpoints.get(msg.id)?.onStarted?.(msg.value)
+      case "Abort":
+        return this.endpoints.get(msg.id)?.onAbort?.(msg.error)
       default:
         return this.hooks.onControl(msg)
     }
@@ -241,7 +331,8 @@ export class Link {
       return this.hooks.onProtocolError(`${format(this.peer)} answered call ${msg.id}, which is not waiting`)
     }
     this.pending.delete(msg.id)
-    const { codec, fn } = entry
+    const { codec } = entry
+    const fn = entry
     let exit: Exit.Exit<unknown, unknown>
     if (msg._tag === "Success") {
       const value = codec.decodeSuccess(msg.value)
@@ -283,13 +374,38 @@ export class Link {
       this.reply(msg.id, raised(this.msgTypeError(msg.protocol, msg.fn, "payload", payload.left, this.self)))
       return
     }
-    const fiber = Runtime.runFork(this.server!.runtime)(Effect.suspend(() => served.handler(payload.right)))
-    this.running.set(msg.id, fiber)
-    fiber.addObserver((exit) => this.answer(msg.id, served, exit))
+    const id = msg.id
+    let effect: Effect.Effect<unknown, unknown, Actor.CurrentActor>
+    switch (served.spec.kind) {
+      case "fn":
+        effect = Effect.suspend(() => served.handler(payload.right) as Effect.Effect<unknown, unknown, Actor.CurrentActor>)
+        break
+      case "stream": {
+        const outbox = new Outbox(this, id, schemaCodec(served.spec.element).encode, served)
+        this.endpoints.set(id, { onCredit: (n) => outbox.grant(n) })
+        effect = Stream.runForEachChunk(
+          Stream.suspend(() => served.handler(payload.right) as Stream.Stream<unknown, unknown, Actor.CurrentActor>),
+          (chunk) => outbox.send(Chunk.toReadonlyArray(chunk))
+        )
+        break
+      }
+      case "dialog": {
+        const context = new ChildDialog(this, id, served.spec, served)
+        this.endpoints.set(id, context)
+        effect = Effect.scoped(
+          Effect.suspend(() => served.handler(payload.right, context) as Effect.Effect<unknown, unknown, Actor.CurrentActor>)
+        )
+        break
+      }
+    }
+    const fiber = Runtime.runFork(this.server!.runtime)(effect)
+    this.running.set(id, fiber)
+    fiber.addObserver((exit) => this.answer(id, served, exit))
   }
 
   private answer(id: number, served: ServedFn, exit: Exit.Exit<unknown, unknown>): void {
     this.running.delete(id)
+    this.endpoints.delete(id)
     const canceller = this.interruptedBy.get(id) ?? this.server?.canceller ?? this.self
     this.interruptedBy.delete(id)
     if (Exit.isSuccess(exit)) {
@@ -353,8 +469,8 @@ export class Link {
         this.pending.delete(id)
         const error = new ActorError.MsgTypeError({
           actor: this.peer,
-          protocol: entry.fn.protocol,
-          fn: entry.fn.name,
+          protocol: entry.protocol,
+          fn: entry.name,
           part: "frame",
           message
         })
@@ -380,7 +496,7 @@ export class Link {
     this.hooks.onProtocolError(message)
   }
 
-  private msgTypeError(
+  msgTypeError(
     protocol: string,
     fn: string,
     part: "payload" | "success" | "failure",
@@ -423,6 +539,8 @@ export class Link {
       else entry.resume(Exit.fail(closed))
     }
     this.pending.clear()
+    for (const endpoint of this.endpoints.values()) endpoint.onAbort?.(closed)
+    this.endpoints.clear()
     for (const fiber of this.running.values()) fiber.unsafeInterruptAsFork(FiberId.none)
     if (!this.socket.destroyed) this.socket.destroy()
     this.hooks.onClose()

@@ -1,0 +1,283 @@
+/**
+ * Dialogs (tractor's contexts): a task pair across two actors with a `started` handshake, one
+ * two-way stream with credit-based flow control, and a final result. Both sides are here.
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import type * as Actor from "../Actor.js"
+import * as ActorError from "../ActorError.js"
+import { format } from "./actorId.js"
+import { box, encodeActorError, firstFailure, schemaCodec } from "./codec.js"
+import { defaultWindow, Inbox, type Names, Outbox, type Wire } from "./flow.js"
+import type { Endpoint, Link } from "./link.js"
+
+const misuse = (wire: Wire, names: Names, what: string) =>
+  new ActorError.DialogMisuse({
+    actor: wire.self,
+    message: `dialog ${names.protocol}.${names.name}: ${what}`
+  })
+
+/** Opens the local side of the dialog stream: grants the peer its window, returns a MsgStream. */
+const openSide = (
+  wire: Wire,
+  id: number,
+  names: Names,
+  sendSchema: Actor.AnySchema,
+  receiveSchema: Actor.AnySchema,
+  options: Actor.MsgStreamOptions | undefined,
+  pendingCredit: number
+) => {
+  const window = options?.window ?? defaultWindow
+  const outbox = new Outbox(wire, id, schemaCodec(sendSchema as any).encode, names, options?.overrun, window)
+  const inbox = new Inbox(wire, schemaCodec(receiveSchema as any).decode, names, (n) => wire.send({ _tag: "Credit", id, n }))
+  wire.send({ _tag: "Credit", id, n: window })
+  if (pendingCredit > 0) outbox.grant(pendingCredit)
+  const stream: Actor.MsgStream<unknown, unknown> = {
+    send: (value) => outbox.send([value]) as Effect.Effect<void, ActorError.ActorError>,
+    sendAll: (values) => outbox.send([...values]) as Effect.Effect<void, ActorError.ActorError>,
+    receive: inbox.stream as any,
+    close: Effect.sync(() => outbox.close())
+  }
+  return { outbox, inbox, stream }
+}
+
+/** @internal the child (callee) side of a dialog: the `ActorContext` its handler gets */
+export class ChildDialog implements Endpoint, Actor.ActorContext<unknown, unknown, unknown> {
+  private startedSent = false
+  private side: ReturnType<typeof openSide> | undefined
+  private credit = 0
+  private stopped = false
+  private aborted: unknown = undefined
+
+  constructor(
+    readonly link: Link,
+    readonly id: number,
+    readonly spec: Actor.DialogSpec.Any,
+    readonly names: Names
+  ) {}
+
+  readonly started = (value: unknown): Effect.Effect<void, ActorError.DialogMisuse | ActorError.MsgTypeError> =>
+    Effect.suspend((): Effect.Effect<void, ActorError.DialogMisuse | ActorError.MsgTypeError> => {
+      if (this.startedSent) return Effect.fail(misuse(this.link, this.names, "`started` was called twice"))
+      const encoded = schemaCodec(this.spec.started as any).encode(value)
+      if (Either.isLeft(encoded)) {
+        return Effect.fail(this.link.msgTypeError(this.names.protocol, this.names.name, "success", encoded.left, this.link.self))
+      }
+      this.startedSent = true
+      this.link.send({ _tag: "Started", id: this.id, value: encoded.right })
+      return Effect.void
+    })
+
+  readonly openStream = (options?: Actor.MsgStreamOptions) =>
+    Effect.suspend(() => {
+      if (!this.startedSent) return Effect.fail(misuse(this.link, this.names, "the stream was opened before `started`"))
+      if (this.side !== undefined) return Effect.fail(misuse(this.link, this.names, "a dialog has one stream only"))
+      this.side = openSide(this.link, this.id, this.names, this.spec.childSends, this.spec.parentSends, options, this.credit)
+      if (this.aborted !== undefined) {
+        this.side.inbox.end(this.aborted)
+        this.side.outbox.fail(this.aborted)
+      } else if (this.stopped) this.side.inbox.end()
+      return Effect.succeed(this.side.stream)
+    })
+
+  readonly cancel = Effect.interrupt
+
+  onCredit(n: number) {
+    if (this.side !== undefined) this.side.outbox.grant(n)
+    else this.credit += n
+  }
+  onYield(values: ReadonlyArray<unknown>) {
+    this.side?.inbox.push(values)
+  }
+  onStop() {
+    this.stopped = true
+    this.side?.inbox.end()
+  }
+  /** The parent's side failed (or the link broke): that error reaches our stream, our work stops. */
+  onAbort(error: unknown) {
+    this.aborted = error
+    this.side?.inbox.end(error)
+    this.side?.outbox.fail(error)
+    const fiber = this.link.running.get(this.id)
+    if (fiber !== undefined) {
+      if (!this.link.interruptedBy.has(this.id)) this.link.interruptedBy.set(this.id, this.link.peer)
+      fiber.unsafeInterruptAsFork(FiberId.none)
+    }
+  }
+}
+
+/** @internal the parent (caller) side of a dialog */
+class ParentDialog implements Endpoint {
+  id = 0
+  startedValue: { readonly value: unknown } | undefined
+  final: Exit.Exit<unknown, unknown> | undefined
+  cancelCalled = false
+  private side: ReturnType<typeof openSide> | undefined
+  private credit = 0
+  private stopped = false
+  private readonly waiters = new Set<() => void>()
+  body: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  /** the remote failure that interrupted the body, if any */
+  remoteFailure: unknown = undefined
+
+  constructor(readonly link: Link, readonly fn: Actor.DialogFn.Any) {}
+
+  private wake() {
+    for (const waiter of [...this.waiters]) waiter()
+  }
+
+  private until<A>(ready: () => A | undefined): Effect.Effect<A> {
+    return Effect.suspend(() => {
+      const value = ready()
+      if (value !== undefined) return Effect.succeed(value)
+      return Effect.async<void>((resume) => {
+        const waiter = () => {
+          this.waiters.delete(waiter)
+          resume(Exit.void)
+        }
+        this.waiters.add(waiter)
+        return Effect.sync(() => this.waiters.delete(waiter))
+      }).pipe(Effect.zipRight(this.until(ready)))
+    })
+  }
+
+  onStarted(value: unknown) {
+    const decoded = schemaCodec(this.fn.started as any).decode(value)
+    if (Either.isLeft(decoded)) {
+      this.settle(Exit.fail(this.link.msgTypeError(this.fn.protocol, this.fn.name, "success", decoded.left)))
+      return
+    }
+    this.startedValue = { value: decoded.right }
+    this.wake()
+  }
+  onCredit(n: number) {
+    if (this.side !== undefined) this.side.outbox.grant(n)
+    else this.credit += n
+  }
+  onYield(values: ReadonlyArray<unknown>) {
+    this.side?.inbox.push(values)
+  }
+  onStop() {
+    this.stopped = true
+    this.side?.inbox.end()
+  }
+
+  isOurCancel(error: unknown): boolean {
+    return this.cancelCalled && ActorError.ContextCancelled.is(error) && error.canceller.uid === this.link.self.uid
+  }
+
+  /** The child's final answer. A failure ends our stream with it and interrupts the body. */
+  settle(exit: Exit.Exit<unknown, unknown>) {
+    if (this.final !== undefined) return
+    this.final = exit
+    this.link.endpoints.delete(this.id)
+    if (Exit.isFailure(exit)) {
+      const error = exit.cause._tag === "Fail" ? exit.cause.error : exit.cause
+      this.side?.inbox.end(error)
+      this.side?.outbox.fail(error)
+      if (this.body !== undefined && !this.isOurCancel(error)) {
+        this.remoteFailure = error
+        this.body.unsafeInterruptAsFork(FiberId.none)
+      }
+    } else {
+      this.side?.inbox.end()
+      this.side?.outbox.fail(misuse(this.link, this.fn, "the child has already returned"))
+    }
+    this.wake()
+  }
+
+  readonly awaitStarted = this.until(() =>
+    this.startedValue !== undefined ? Exit.succeed(this.startedValue.value) : this.final
+  ).pipe(Effect.flatten)
+
+  readonly awaitFinal = this.until(() => this.final).pipe(Effect.flatten)
+
+  handle(): Actor.DialogHandle<unknown, unknown, unknown, unknown, unknown> {
+    return {
+      started: this.startedValue!.value,
+      openStream: (options) =>
+        Effect.suspend(() => {
+          if (this.side !== undefined) return Effect.fail(misuse(this.link, this.fn, "a dialog has one stream only"))
+          this.side = openSide(this.link, this.id, this.fn, this.fn.parentSends, this.fn.childSends, options, this.credit)
+          if (this.final !== undefined) {
+            if (Exit.isFailure(this.final)) {
+              const error = this.final.cause._tag === "Fail" ? this.final.cause.error : this.final.cause
+              this.side.inbox.end(error)
+              this.side.outbox.fail(error)
+            } else this.side.inbox.end()
+          } else if (this.stopped) this.side.inbox.end()
+          return Effect.succeed(this.side.stream)
+        }),
+      result: this.awaitFinal as Effect.Effect<unknown, any>,
+      cancel: Effect.sync(() => {
+        if (this.final !== undefined || this.cancelCalled) return
+        this.cancelCalled = true
+        this.link.send({ _tag: "Interrupt", id: this.id })
+      })
+    }
+  }
+
+  /** Waits for the final answer up to `millis` (after a cancel or an abort). */
+  waitFinal(millis: number): Effect.Effect<void> {
+    return this.until(() => this.final).pipe(Effect.timeoutOption(millis), Effect.asVoid)
+  }
+}
+
+/** @internal */
+export const openDialog = (
+  link: Link,
+  fn: Actor.DialogFn.Any,
+  payload: unknown,
+  body: (dialog: Actor.DialogHandle<unknown, unknown, unknown, unknown, unknown>) => Effect.Effect<unknown, unknown, unknown>,
+  ackTimeoutMillis: number
+): Effect.Effect<unknown, unknown, unknown> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const state = new ParentDialog(link, fn)
+      const id = link.start(fn, payload, (exit) => state.settle(exit), state)
+      if (typeof id !== "number") return yield* Effect.fail(id)
+      state.id = id
+      const cancelRemote = Effect.suspend(() => {
+        if (state.final !== undefined) return Effect.void
+        link.send({ _tag: "Interrupt", id })
+        return state.waitFinal(ackTimeoutMillis)
+      })
+      const abortRemote = (error: unknown) =>
+        Effect.suspend(() => {
+          if (state.final !== undefined) return Effect.void
+          link.send({ _tag: "Abort", id, error: encodeActorError(box(link.self, error)) })
+          return state.waitFinal(ackTimeoutMillis)
+        })
+
+      const started = yield* Effect.exit(restore(state.awaitStarted))
+      if (Exit.isFailure(started)) {
+        if (state.final === undefined) yield* cancelRemote
+        return yield* started
+      }
+
+      const fiber = yield* Effect.fork(restore(body(state.handle())))
+      state.body = fiber
+      const outcome = yield* Effect.exit(restore(Fiber.join(fiber)))
+      if (Exit.isSuccess(outcome)) {
+        const final = yield* Effect.exit(restore(state.awaitFinal))
+        if (Exit.isSuccess(final)) return outcome.value
+        if (final.cause._tag === "Fail" && state.isOurCancel(final.cause.error)) return outcome.value
+        if (state.final === undefined) yield* cancelRemote
+        return yield* final
+      }
+      if (fiber.unsafePoll() === null) {
+        // we were interrupted from outside while the body runs: stop it, cancel the child
+        yield* Fiber.interrupt(fiber)
+        yield* cancelRemote
+        return yield* outcome
+      }
+      if (state.remoteFailure !== undefined) return yield* Effect.fail(state.remoteFailure)
+      const first = firstFailure(outcome.cause)
+      if (first !== undefined) yield* abortRemote(first)
+      else yield* cancelRemote
+      return yield* outcome
+    })
+  ).pipe(Effect.annotateLogs("dialog", `${fn.protocol}.${fn.name}@${format(link.peer)}`))
