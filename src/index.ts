@@ -12,6 +12,13 @@
 export * as Actor from "./Actor.js"
 
 /**
+ * Dialogs: the child's `ActorContext` and the parent's `DialogHandle`.
+ *
+ * @since 0.1.0
+ */
+export * as ActorContext from "./ActorContext.js"
+
+/**
  * Every error that can cross a process.
  *
  * @since 0.1.0
@@ -24,6 +31,13 @@ export * as ActorError from "./ActorError.js"
  * @since 0.1.0
  */
 export * as Message from "./Message.js"
+
+/**
+ * Two-way streams and local broadcast.
+ *
+ * @since 0.1.0
+ */
+export * as MsgStream from "./MsgStream.js"
 
 /**
  * Nurseries: scopes owning actors and tasks, one-cancels-all.

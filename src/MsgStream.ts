@@ -1,0 +1,146 @@
+/**
+ * Two-way streams between two actors (tractor's `MsgStream`), and local fan-out of a stream to
+ * many consumers with a lag model (tractor's `subscribe`/`BroadcastReceiver`).
+ *
+ * @since 0.1.0
+ */
+import * as Chunk from "effect/Chunk"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Actor from "./Actor.js"
+
+/**
+ * One side of a two-way stream: `send`, `sendAll`, `receive` (a `Stream`), `close`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MsgStream<Out, In> = Actor.MsgStream<Out, In>
+
+/**
+ * The receive window and overrun policy of a stream.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Options = Actor.MsgStreamOptions
+
+/**
+ * A broadcast subscriber fell more than the buffer's capacity behind: `skipped` elements were
+ * lost to it. Its subscription continues from the oldest element still held when pulled again
+ * (for example with `Stream.catchTag("Lagged", ...)` back onto the same subscription).
+ *
+ * @example
+ * ```ts
+ * import * as MsgStream from "effect-tractor/MsgStream"
+ *
+ * const lost = (e: MsgStream.Lagged) => e.skipped
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class Lagged extends Data.TaggedError("Lagged")<{ readonly skipped: number }> {}
+
+/**
+ * A stream fanned out to any number of local subscribers, each seeing every element from the
+ * moment it subscribed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Broadcast<A, E> {
+  /** A new subscriber: a `Stream` of every element from now on. */
+  readonly subscribe: Effect.Effect<Stream.Stream<A, E | Lagged>>
+}
+
+/**
+ * Fans a stream out to many local consumers (tractor's `MsgStream.subscribe`). The source is
+ * pulled as fast as it produces into a buffer of `capacity` elements (default 256); a subscriber
+ * that falls further behind gets a `Lagged` error (or, with `lag: "skip"`, silently skips) and then
+ * continues from the oldest element held. Slow subscribers never stall fast ones. The pump stops
+ * with the scope.
+ *
+ * @example
+ * ```ts
+ * import * as MsgStream from "effect-tractor/MsgStream"
+ * import * as Effect from "effect/Effect"
+ * import * as Stream from "effect/Stream"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const hub = yield* MsgStream.broadcast(Stream.range(1, 1000), { capacity: 2000 })
+ *   const a = yield* hub.subscribe
+ *   const b = yield* hub.subscribe
+ *   yield* hub.start
+ *   return yield* Effect.all([Stream.runCount(a), Stream.runCount(b)], { concurrency: 2 })
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const broadcast = <A, E, R>(
+  source: Stream.Stream<A, E, R>,
+  options?: { readonly capacity?: number | undefined; readonly lag?: "signal" | "skip" | undefined }
+): Effect.Effect<Broadcast<A, E> & { readonly start: Effect.Effect<void> }, never, R | Scope.Scope> =>
+  Effect.gen(function*() {
+    const capacity = Math.max(1, options?.capacity ?? 256)
+    const signal = (options?.lag ?? "signal") === "signal"
+    const ring: Array<A> = new Array(capacity)
+    let head = 0 // index of the next element to be written
+    let end: Exit.Exit<void, E> | undefined
+    const waiters = new Set<() => void>()
+    const wake = () => {
+      for (const w of [...waiters]) w()
+    }
+    const started = yield* Effect.makeLatch(false)
+    yield* Effect.forkScoped(
+      started.await.pipe(
+        Effect.zipRight(Stream.runForEachChunk(source, (chunk) =>
+          Effect.sync(() => {
+            for (const a of chunk) ring[head++ % capacity] = a
+            wake()
+          }))),
+        Effect.exit,
+        Effect.flatMap((exit) =>
+          Effect.sync(() => {
+            end = Exit.asVoid(exit)
+            wake()
+          })
+        )
+      )
+    )
+    const subscribe = Effect.sync(() => {
+      let cursor = head
+      const pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E | Lagged>> = Effect.suspend(() => {
+        const oldest = Math.max(0, head - capacity)
+        if (cursor < oldest) {
+          const skipped = oldest - cursor
+          cursor = oldest
+          if (signal) return Effect.fail(Option.some(new Lagged({ skipped })))
+        }
+        if (cursor < head) {
+          const out: Array<A> = []
+          while (cursor < head) out.push(ring[cursor++ % capacity]!)
+          return Effect.succeed(Chunk.unsafeFromArray(out))
+        }
+        if (end !== undefined) {
+          return Exit.isSuccess(end) ? Effect.fail(Option.none()) : Effect.failCause(end.cause).pipe(
+            Effect.mapError(Option.some)
+          )
+        }
+        return Effect.async<void>((resume) => {
+          const waiter = () => {
+            waiters.delete(waiter)
+            resume(Exit.void)
+          }
+          waiters.add(waiter)
+          return Effect.sync(() => waiters.delete(waiter))
+        }).pipe(Effect.zipRight(pull))
+      })
+      return Stream.repeatEffectChunkOption(pull)
+    })
+    return { subscribe, start: started.open }
+  })
