@@ -9,6 +9,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as ActorError from "../ActorError.js"
 import { type ActorId, format } from "./actorId.js"
+import { childEntry } from "./bundle.js"
 import { type Spec, specVariable } from "./child.js"
 import { Link } from "./link.js"
 
@@ -78,7 +79,8 @@ export class ActorProcess {
       name: options.name,
       uid: options.uid,
       parent: options.parent,
-      maxMessageBytes: options.settings.maxMessageBytes
+      maxMessageBytes: options.settings.maxMessageBytes,
+      childEntry: childEntry()
     }
     this.proc = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? []), options.entry], {
       stdio: ["inherit", "inherit", "inherit", "pipe"],

@@ -10,14 +10,23 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Url from "node:url"
 import * as Effect from "effect/Effect"
+import type * as Esbuild from "esbuild"
 import * as ActorError from "../ActorError.js"
 
 /** @internal a module to enable: a path, a file URL or a package specifier */
 export type ModuleSpecifier = string | URL
 
 const here = Url.fileURLToPath(import.meta.url)
-const childEntry = Path.join(Path.dirname(here), `child${Path.extname(here)}`)
+let childEntryPath = Path.join(Path.dirname(here), `child${Path.extname(here)}`)
 const version = 1
+
+/** @internal the source of the child bootstrap (inside a bundled child, set from its spec) */
+export const childEntry = (): string => childEntryPath
+
+/** @internal */
+export const setChildEntry = (path: string): void => {
+  childEntryPath = path
+}
 
 /** @internal */
 export const resolveModule = (spec: ModuleSpecifier): string => {
@@ -78,6 +87,41 @@ const render = (errors: ReadonlyArray<EsbuildMessage>) =>
   errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text))
     .join("\n")
 
+const sourceFile = /\.(m|c)?[jt]sx?$/
+const loaders: Record<string, "ts" | "tsx" | "js" | "jsx"> = {
+  ".ts": "ts",
+  ".mts": "ts",
+  ".cts": "ts",
+  ".tsx": "tsx",
+  ".js": "js",
+  ".mjs": "js",
+  ".cjs": "js",
+  ".jsx": "jsx"
+}
+
+/**
+ * Keeps `import.meta.url` (and `dirname`/`filename`) of the project's own modules pointing at
+ * their source files inside the bundle, so an actor module can find its neighbours
+ * (`new URL("./worker.ts", import.meta.url)`) exactly as it does unbundled.
+ */
+const keepImportMeta: Esbuild.Plugin = {
+  name: "effect-tractor-import-meta",
+  setup(build) {
+    build.onLoad({ filter: sourceFile }, (args) => {
+      if (args.path.includes(`${Path.sep}node_modules${Path.sep}`)) return undefined
+      const contents = Fs.readFileSync(args.path, "utf8")
+      if (!contents.includes("import.meta")) return undefined
+      return {
+        contents: contents
+          .replace(/\bimport\.meta\.url\b/g, JSON.stringify(Url.pathToFileURL(args.path).href))
+          .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(Path.dirname(args.path)))
+          .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(args.path)),
+        loader: loaders[Path.extname(args.path)] ?? "js"
+      }
+    })
+  }
+}
+
 /**
  * The path of the bundled child entry for `modules`, building it when missing or stale.
  * @internal
@@ -90,7 +134,7 @@ export const entryFor = (
     const modules = specifiers.map((s) => [typeof s === "string" ? s : s.href, resolveModule(s)] as const)
     const dir = cacheDir()
     const key = Crypto.createHash("sha256")
-      .update(JSON.stringify({ version, childEntry, modules: modules.map(([, r]) => r), node: process.version }))
+      .update(JSON.stringify({ version, childEntry: childEntryPath, modules: modules.map(([, r]) => r), node: process.version }))
       .digest("hex")
       .slice(0, 24)
     const file = Path.join(dir, `${key}.mjs`)
@@ -114,7 +158,7 @@ const build = (
       const esbuild = await import("esbuild")
       Fs.mkdirSync(dir, { recursive: true })
       const contents = [
-        `import { main } from ${JSON.stringify(childEntry)}`,
+        `import { main } from ${JSON.stringify(childEntryPath)}`,
         `main([`,
         ...modules.map(([name, resolved]) => `  [${JSON.stringify(name)}, () => import(${JSON.stringify(resolved)})],`),
         `])`
@@ -132,9 +176,12 @@ const build = (
           write: true,
           logLevel: "silent",
           legalComments: "none",
+          // an actor that spawns actors builds bundles too: esbuild stays a package, found from the cache folder
+          external: ["esbuild"],
+          plugins: [keepImportMeta],
           banner: {
             js: "import { createRequire as __effectTractorRequire } from 'node:module';" +
-              "const require = __effectTractorRequire(import.meta.url);"
+              `const require = __effectTractorRequire(${"import"}.meta.url);`
           }
         })
         Fs.renameSync(tmp, file)

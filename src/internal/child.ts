@@ -11,6 +11,7 @@ import * as FiberId from "effect/FiberId"
 import * as Scope from "effect/Scope"
 import * as Actor from "../Actor.js"
 import type { ActorId } from "./actorId.js"
+import { setChildEntry } from "./bundle.js"
 import { codecOf } from "./codec.js"
 import { Link, type Server, type ServedFn } from "./link.js"
 import { startWatchdog } from "./watchdog.js"
@@ -21,6 +22,7 @@ export interface Spec {
   readonly uid: string
   readonly parent: ActorId
   readonly maxMessageBytes: number
+  readonly childEntry: string
 }
 
 /** @internal */
@@ -58,6 +60,7 @@ const collect = (modules: ReadonlyArray<readonly [string, Record<string, unknown
 export const main = async (modules: Modules): Promise<void> => {
   const spec: Spec = JSON.parse(process.env[specVariable]!)
   delete process.env[specVariable]
+  setChildEntry(spec.childEntry)
   const self: ActorId = { name: spec.name, uid: spec.uid, pid: process.pid }
   try {
     process.title = `${spec.name}@${process.pid}`
