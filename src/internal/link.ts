@@ -87,7 +87,8 @@ export class Link {
   private nextId: number
   private queue: Array<string> = []
   private flushScheduled = false
-  private partial = ""
+  private partial: Array<Buffer> = []
+  private partialBytes = 0
   private discarding: string | undefined
   closedWith: ActorError.TransportClosed | undefined
 
@@ -102,8 +103,7 @@ export class Link {
     firstId: 1 | 2
   ) {
     this.nextId = firstId
-    socket.setEncoding("utf8")
-    socket.on("data", (chunk: string) => this.onData(chunk))
+    socket.on("data", (chunk: Buffer) => this.onData(chunk))
     socket.on("error", () => {})
     socket.on("close", () => {
       if (hooks.onSocketClose !== undefined) hooks.onSocketClose()
@@ -260,29 +260,49 @@ export class Link {
   // receiving
   // ---------------------------------------------------------------------------
 
-  private onData(chunk: string): void {
-    let data = chunk
+  /**
+   * Splits the byte stream into frames at newline bytes (JSON text never contains a raw newline)
+   * and checks each frame's size in bytes before decoding it.
+   */
+  private onData(chunk: Buffer): void {
+    const max = this.maxMessageBytes
+    let start = 0
     if (this.discarding !== undefined) {
-      const nl = data.indexOf("\n")
+      const nl = chunk.indexOf(10)
       if (nl === -1) return
       this.oversized(this.discarding)
       this.discarding = undefined
-      data = data.slice(nl + 1)
-    } else if (this.partial.length > 0) {
-      data = this.partial + data
-      this.partial = ""
-    }
-    let start = 0
-    let nl: number
-    while ((nl = data.indexOf("\n", start)) !== -1) {
-      if (nl - start > this.maxMessageBytes) this.oversized(data.slice(start, start + 200))
-      else if (nl > start) this.onLine(start === 0 && nl === data.length - 1 ? data.slice(0, nl) : data.slice(start, nl))
       start = nl + 1
     }
-    if (start < data.length) {
-      const rest = start === 0 ? data : data.slice(start)
-      if (rest.length > this.maxMessageBytes) this.discarding = rest.slice(0, 200)
-      else this.partial = rest
+    let nl = chunk.indexOf(10, start)
+    if (nl !== -1 && this.partialBytes > 0) {
+      const size = this.partialBytes + (nl - start)
+      this.partial.push(chunk.subarray(start, nl))
+      const frame = Buffer.concat(this.partial, size)
+      this.partial = []
+      this.partialBytes = 0
+      if (size > max) this.oversized(frame.toString("utf8", 0, 200))
+      else this.onLine(frame.toString("utf8"))
+      start = nl + 1
+      nl = chunk.indexOf(10, start)
+    }
+    while (nl !== -1) {
+      if (nl - start > max) this.oversized(chunk.toString("utf8", start, start + 200))
+      else if (nl > start) this.onLine(chunk.toString("utf8", start, nl))
+      start = nl + 1
+      nl = chunk.indexOf(10, start)
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start)
+      if (this.partialBytes + rest.length > max) {
+        const head = this.partial.length > 0 ? this.partial[0]! : rest
+        this.discarding = head.toString("utf8", 0, Math.min(200, head.length))
+        this.partial = []
+        this.partialBytes = 0
+      } else {
+        this.partial.push(rest)
+        this.partialBytes += rest.length
+      }
     }
   }
 
