@@ -18,7 +18,7 @@ export type ModuleSpecifier = string | URL
 
 const here = Url.fileURLToPath(import.meta.url)
 let childEntryPath = Path.join(Path.dirname(here), `child${Path.extname(here)}`)
-const version = 1
+const version = 2
 
 /** @internal the source of the child bootstrap (inside a bundled child, set from its spec) */
 export const childEntry = (): string => childEntryPath
@@ -176,6 +176,9 @@ const build = (
           write: true,
           logLevel: "silent",
           legalComments: "none",
+          // less text to compile at every start; identifiers stay readable in remote stacks
+          minifyWhitespace: true,
+          minifySyntax: true,
           // an actor that spawns actors builds bundles too: esbuild stays a package, found from the cache folder
           external: ["esbuild"],
           plugins: [keepImportMeta],
