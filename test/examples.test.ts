@@ -1,0 +1,138 @@
+/**
+ * Runs every example as a subprocess, the way a reader would (`node --import tsx <file>`), and
+ * checks its output, its exit code, and that no process of its tree outlives it.
+ */
+import * as Os from "node:os"
+import * as Url from "node:url"
+import * as Command from "@effect/platform/Command"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import { checkOrphansAfterEach, descendants, isAlive, waitGone } from "./utils/index.ts"
+
+checkOrphansAfterEach()
+
+const root = Url.fileURLToPath(new URL("..", import.meta.url))
+
+interface Run {
+  readonly pid: number
+  readonly exitCode: number
+  readonly lines: ReadonlyArray<string>
+  readonly stderr: string
+  /** every process seen in the example's tree while it ran (itself excluded) */
+  readonly tree: ReadonlyArray<number>
+}
+
+const text = <E>(stream: Stream.Stream<Uint8Array, E>) => stream.pipe(Stream.decodeText(), Stream.mkString)
+
+/**
+ * Runs an example and samples its process tree every 20 ms while it runs, plus once after it
+ * exits (actors are still found then: their spec names the example as their parent).
+ */
+const runExample = (file: string, ...args: ReadonlyArray<string>): Effect.Effect<Run> =>
+  Effect.gen(function*() {
+    const proc = yield* Command.make(process.execPath, "--import", "tsx", file, ...args).pipe(
+      Command.workingDirectory(root),
+      Command.start
+    )
+    const tree = new Set<number>()
+    const sample = Effect.sync(() => descendants(proc.pid).forEach((pid) => tree.add(pid)))
+    yield* Effect.forkScoped(Effect.repeat(sample, Schedule.spaced("20 millis")))
+    const [stdout, stderr, exitCode] = yield* Effect.all([text(proc.stdout), text(proc.stderr), proc.exitCode], {
+      concurrency: "unbounded"
+    })
+    yield* sample
+    return { pid: proc.pid, exitCode, lines: stdout.trimEnd().split("\n"), stderr, tree: [...tree] }
+  }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.orDie)
+
+/** Fails unless the pids are gone; `graceMs` only for helpers (esbuild) that exit on their own. */
+const assertGone = (pids: ReadonlyArray<number>, graceMs = 0) =>
+  Effect.map(waitGone(pids, graceMs), (alive) => assert.deepStrictEqual(alive, [], `processes left alive: ${alive}`))
+
+const assertClean = (run: Run) =>
+  Effect.gen(function*() {
+    assert.strictEqual(run.exitCode, 0, run.stderr)
+    assert.isFalse(isAlive(run.pid))
+    yield* assertGone(run.tree, 1000)
+  })
+
+const PRIMES = [
+  ["112272535095293", "True"],
+  ["112582705942171", "True"],
+  ["112272535095293", "True"],
+  ["115280095190773", "True"],
+  ["115797848077099", "True"],
+  ["1099726899285419", "False"]
+] as const
+const primeLines = PRIMES.map(([n, prime]) => `${n} is prime: ${prime}`)
+const seconds = (what: string) => new RegExp(`^${what} took \\d+(\\.\\d+)?(e-\\d+)? seconds$`)
+
+describe("examples/parallelism", () => {
+  it.live("concurrent_actors_primes prints every result as it completes, then the timings", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("examples/parallelism/concurrent_actors_primes.ts")
+      yield* assertClean(run)
+      assert.strictEqual(run.lines.length, 8, run.lines.join("\n"))
+      // completion order: the same lines as the docs, in any order
+      assert.deepStrictEqual([...run.lines.slice(0, 6)].sort(), [...primeLines].sort())
+      assert.match(run.lines[6]!, seconds("processing"))
+      assert.match(run.lines[7]!, seconds("script"))
+      // the pool had its 4 workers (plus, on a cold cache, esbuild)
+      assert.isAtLeast(run.tree.length, 4)
+    }))
+
+  it.live("concurrent_actors_primes takes the number of workers from argv", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("examples/parallelism/concurrent_actors_primes.ts", "1")
+      yield* assertClean(run)
+      assert.deepStrictEqual([...run.lines.slice(0, 6)].sort(), [...primeLines].sort())
+      const usage = yield* runExample("examples/parallelism/concurrent_actors_primes.ts", "zero")
+      assert.strictEqual(usage.exitCode, 2)
+      assert.match(usage.stderr, /usage: /)
+    }))
+
+  it.live("concurrent_futures_primes (the baseline) prints the same results in input order", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("examples/parallelism/concurrent_futures_primes.ts", "2")
+      yield* assertClean(run)
+      assert.deepStrictEqual(run.lines.slice(0, 6), primeLines)
+      assert.match(run.lines[6]!, seconds("processing"))
+      assert.match(run.lines[7]!, seconds("script"))
+      assert.strictEqual(run.lines.length, 8)
+      assert.isAtLeast(run.tree.length, 2)
+    }))
+
+  it.live("single_func collects the pid of the child it ran in, and the child is gone", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("examples/parallelism/single_func.ts")
+      yield* assertClean(run)
+      assert.strictEqual(run.lines.length, 1, run.lines.join("\n"))
+      const pid = Number(/^Collected subproc (\d+)$/.exec(run.lines[0]!)?.[1])
+      assert.isTrue(Number.isInteger(pid), run.lines[0])
+      assert.notStrictEqual(pid, run.pid)
+      assert.include(run.tree, pid)
+      yield* assertGone([pid])
+    }))
+
+  it.live("we_are_processes: one actor per core, all reaped when the root self-destructs", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("examples/parallelism/we_are_processes.ts")
+      yield* assertClean(run)
+      const cores = Math.max(2, Os.availableParallelism())
+      const pids = run.lines.slice(0, cores).map((line, i) => {
+        const match = /^Yo, i'm 'worker_(\d+)' running in pid (\d+)$/.exec(line)
+        assert.isNotNull(match, line)
+        assert.strictEqual(Number(match![1]), i)
+        return Number(match![2])
+      })
+      assert.strictEqual(new Set(pids).size, cores)
+      for (const pid of pids) assert.include(run.tree, pid)
+      assert.deepStrictEqual(run.lines.slice(cores), [
+        "This process tree will self-destruct in 1 sec...",
+        "Zombies Contained"
+      ])
+      yield* assertGone(pids)
+    }))
+})
