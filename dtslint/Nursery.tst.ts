@@ -1,0 +1,82 @@
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import * as Schema from "effect/Schema"
+import { describe, expect, test } from "tstyche"
+import * as Actor from "../src/Actor.ts"
+import type * as ActorError from "../src/ActorError.ts"
+import * as Nursery from "../src/Nursery.ts"
+import type * as Portal from "../src/Portal.ts"
+
+class NotPrime extends Schema.TaggedError<NotPrime>()("NotPrime", { n: Schema.Number }) {}
+class Boom extends Schema.TaggedError<Boom>()("Boom", {}) {}
+
+const Primes = Actor.protocol("Primes", {
+  isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }),
+  factor: Actor.fn({ payload: Schema.Number, success: Schema.Array(Schema.Number), error: NotPrime })
+})
+
+declare const nursery: Nursery.Nursery
+const modules = ["./primes.ts"]
+
+describe("Nursery", () => {
+  test("spawn gives a portal or a SpawnError, with no requirement", () => {
+    expect(Nursery.spawn(nursery, "worker_0", { modules })).type.toBe<
+      Effect.Effect<Portal.Portal, ActorError.SpawnError, never>
+    >()
+    expect(Nursery.spawn("worker_0", { modules })(nursery)).type.toBe<
+      Effect.Effect<Portal.Portal, ActorError.SpawnError, never>
+    >()
+  })
+
+  test("spawn needs the enabled modules", () => {
+    expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "worker_0", {})
+    expect(Nursery.spawn).type.toBeCallableWith(nursery, "worker_0", { modules: [new URL("file:///m.ts")] })
+  })
+
+  test("runInActor: the success, the declared error, an ActorError or a SpawnError", () => {
+    expect(Nursery.runInActor(nursery, Primes.isPrime, 7, { modules })).type.toBe<
+      Effect.Effect<boolean, ActorError.ActorError | ActorError.SpawnError, never>
+    >()
+    expect(Nursery.runInActor(nursery, Primes.factor, 7, { modules })).type.toBe<
+      Effect.Effect<ReadonlyArray<number>, NotPrime | ActorError.ActorError | ActorError.SpawnError, never>
+    >()
+  })
+
+  test("runInActor checks the payload", () => {
+    expect(Nursery.runInActor).type.not.toBeCallableWith(nursery, Primes.isPrime, "7", { modules })
+  })
+
+  test("open: fails with the body's errors (and TransportClosed); Scope is provided", () => {
+    expect(Nursery.open(() => Effect.fail(new Boom()))).type.toBe<
+      Effect.Effect<never, Boom | ActorError.TransportClosed, never>
+    >()
+    expect(Nursery.open((n) => Nursery.spawn(n, "worker_0", { modules }))).type.toBe<
+      Effect.Effect<Portal.Portal, ActorError.SpawnError | ActorError.TransportClosed, never>
+    >()
+    expect(Nursery.open(() => Effect.scope)).type.toBe<Effect.Effect<Scope.Scope, ActorError.TransportClosed, never>>()
+  })
+
+  test("open: keeps the body's other requirements", () => {
+    expect(Nursery.open(() => Effect.asVoid(Actor.CurrentActor))).type.toBe<
+      Effect.Effect<void, ActorError.TransportClosed, Actor.CurrentActor>
+    >()
+  })
+
+  test("open: an annotated nursery widens the error with what its tasks may fail with", () => {
+    const opened = Nursery.open((n: Nursery.Nursery<Boom>) => Nursery.fork(n, Effect.fail(new Boom())))
+    expect(opened).type.toBe<
+      Effect.Effect<Fiber.RuntimeFiber<never, Boom>, Boom | ActorError.TransportClosed, never>
+    >()
+  })
+
+  test("fork: a task may only fail with the nursery's error type", () => {
+    expect(Nursery.fork).type.not.toBeCallableWith(nursery, Effect.fail(new Boom()))
+    expect(Nursery.fork).type.toBeCallableWith(nursery, Effect.void)
+  })
+
+  test("make is scoped; cancel cannot fail", () => {
+    expect(Nursery.make()).type.toBe<Effect.Effect<Nursery.Nursery<never>, never, Scope.Scope>>()
+    expect(Nursery.cancel(nursery)).type.toBe<Effect.Effect<void, never, never>>()
+  })
+})
