@@ -370,7 +370,7 @@ export const fn = <
   readonly payload?: Payload | undefined
   readonly success?: Success | undefined
   readonly error?: Error | undefined
-}): FnSpec<Payload, Success, Error> => ({
+}): FnSpec<NoInfer<Payload>, NoInfer<Success>, NoInfer<Error>> => ({
   kind: "fn",
   payload: (options.payload ?? Schema.Void) as Payload,
   success: (options.success ?? Schema.Void) as Success,
@@ -399,7 +399,7 @@ export const stream = <
   readonly payload?: Payload | undefined
   readonly element: Element
   readonly error?: Error | undefined
-}): StreamSpec<Payload, Element, Error> => ({
+}): StreamSpec<NoInfer<Payload>, NoInfer<Element>, NoInfer<Error>> => ({
   kind: "stream",
   payload: (options.payload ?? Schema.Void) as Payload,
   element: options.element,
@@ -440,7 +440,14 @@ export const dialog = <
   readonly childSends?: ChildSends | undefined
   readonly result?: Result | undefined
   readonly error?: Error | undefined
-}): DialogSpec<Payload, Started, ParentSends, ChildSends, Result, Error> => ({
+}): DialogSpec<
+  NoInfer<Payload>,
+  NoInfer<Started>,
+  NoInfer<ParentSends>,
+  NoInfer<ChildSends>,
+  NoInfer<Result>,
+  NoInfer<Error>
+> => ({
   kind: "dialog",
   payload: (options.payload ?? Schema.Void) as Payload,
   started: (options.started ?? Schema.Void) as Started,
@@ -590,7 +597,12 @@ export declare namespace Protocol {
   /**
    * @since 0.1.0
    */
-  export type Any = Protocol<string, any>
+  export type Any = Context.Tag<Service<any>, any> & {
+    readonly [ProtocolTypeId]: {
+      readonly name: string
+      readonly fns: { readonly [K: string]: AnySpec & Bound<string, string> }
+    }
+  }
   /**
    * @since 0.1.0
    */
