@@ -128,6 +128,32 @@ describe("Cancellation", () => {
       assert.isFalse(isAlive(result[1]))
     }))
 
+  it.live("treats a SIGTERM from outside as a graceful cancel, not a crash", () =>
+    Effect.gen(function*() {
+      const file = tempFile("sigterm")
+      const outcome = yield* Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          const portal = yield* Nursery.spawn(nursery, "daemon", { modules: [supervisionModule, echoModule] })
+          const pending = yield* Effect.fork(
+            Portal.call(portal, Supervisor.finalizeThen, { file, fail: false, ms: 0 })
+          )
+          assert.strictEqual(yield* Portal.call(portal, Echo.pid, undefined), portal.actor.pid)
+          process.kill(portal.actor.pid, "SIGTERM")
+          const pendingError = yield* Effect.flip(Fiber.join(pending))
+          // the exit that follows is announced: the nursery must not fail while it is still open
+          assert.deepStrictEqual(yield* waitGone([portal.actor.pid], 3_000), [])
+          return { actor: portal.actor, pendingError, parent: nursery.actor }
+        })
+      )
+      const { actor, parent, pendingError } = outcome
+      assert.isTrue(ActorError.ContextCancelled.is(pendingError), String(pendingError))
+      if (ActorError.ContextCancelled.is(pendingError)) {
+        // a SIGTERM normally comes from the parent's ladder: the actor reports its parent as canceller
+        assert.deepStrictEqual(pendingError.canceller, parent)
+      }
+      assertCancelledGracefully(actor, file)
+    }))
+
   it.live("hard-kills an actor stuck in synchronous code within gracePeriod + termPeriod", () =>
     Effect.gen(function*() {
       let closing = 0

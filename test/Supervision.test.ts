@@ -80,6 +80,35 @@ describe("Supervision", () => {
       })
   )
 
+  // BUG: a failure answered between a call's interruption request and its processing is dropped: Link.interruptCall finds no pending entry (settle deleted it and resumed an interrupting fiber) and acks without onRaced
+  it.live.skip("keeps every failure that races with one-cancels-all (6 actors x 3 staggered calls, 5 rounds)", () =>
+    Effect.gen(function*() {
+      const expected = Array.from({ length: 6 }, (_, i) => [0, 1, 2].map((k) => `${i}.${k} failed`)).flat().sort()
+      const rounds: Array<ReadonlyArray<string>> = []
+      for (let round = 0; round < 5; round++) {
+        const exit = yield* Nursery.open((nursery: Nursery.Nursery<ActorError.ActorError>) =>
+          Effect.gen(function*() {
+            const portals = yield* Effect.forEach(
+              names(6),
+              (name) => Nursery.spawn(nursery, name, { modules: [supervisionModule] }),
+              { concurrency: "unbounded" }
+            )
+            // the failures arrive one per millisecond, from 6 connections, while the nursery cancels
+            for (const [i, portal] of portals.entries()) {
+              for (const k of [0, 1, 2]) {
+                yield* Nursery.fork(
+                  nursery,
+                  Portal.call(portal, Supervisor.failAfter, { ms: 100 + 3 * i + k, reason: `${i}.${k} failed` })
+                )
+              }
+            }
+          })
+        ).pipe(Effect.exit)
+        rounds.push(remoteErrors(failuresOf(exit)).map((e) => e.message).sort())
+      }
+      assert.deepStrictEqual(rounds, Array.from({ length: 5 }, () => expected))
+    }))
+
   it.live("fails with the error of a daemon call in the body and tears down every other actor", () =>
     Effect.gen(function*() {
       let failing: Actor.ActorId | undefined
