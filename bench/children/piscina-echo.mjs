@@ -1,0 +1,4 @@
+// piscina task (baseline): returns its payload.
+export default function echo(m) {
+  return m
+}

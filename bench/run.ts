@@ -1,0 +1,510 @@
+/**
+ * The benchmark suite: every scenario of bench/scenarios (and the Python baseline) in a fresh
+ * process, interleaved in rounds whose order rotates, so that machine noise hits ours and the
+ * baselines alike. Prints a table (figure, ours, baseline, ratio, target) or, with --json, one JSON
+ * object. Medians over rounds; every ratio is between figures measured in the same run.
+ *
+ *   npm run bench                      5 rounds (about 2 minutes on 2 cores)
+ *   npm run bench -- --json            the same, one JSON object on stdout (progress on stderr)
+ *   npm run bench -- --quick           3 rounds, fewer calls (a smoke run, not for quoting)
+ *   npm run bench -- --rounds 9        more rounds
+ *   npm run bench -- --only echo,spawn only the scenarios whose key starts with one of these
+ *   npm run bench -- --profile         profile the call path instead (see bench/profile.ts)
+ *
+ * Env: BENCH_ROUNDS, BENCH_POOL_SIZE (default 2), BENCH_PYTHON (a python3 to use; "none" to skip).
+ *
+ * Benchmarks print, they never assert. Every process a scenario starts carries a marker in its
+ * environment; after each scenario the driver looks for marked processes still alive, kills them
+ * and reports them (`leaked_processes`), so a run leaves nothing behind.
+ */
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { bench, outDir, repoRoot } from "./lib/paths.ts"
+import { EXPECTED } from "./lib/primes.cjs"
+import { type Leak, markedEnv, sweep } from "./lib/sweep.ts"
+import { median, nowMs, type Summary, summary } from "./lib/util.ts"
+
+// ---------------------------------------------------------------------------
+// options
+// ---------------------------------------------------------------------------
+
+const argv = process.argv.slice(2)
+const flag = (name: string) => argv.includes(name)
+const option = (name: string): string | undefined => {
+  const i = argv.indexOf(name)
+  if (i !== -1) return argv[i + 1]
+  const eq = argv.find((a) => a.startsWith(`${name}=`))
+  return eq?.slice(name.length + 1)
+}
+
+if (flag("--profile")) {
+  await import("./profile.ts")
+  process.exit(0)
+}
+
+const JSON_OUT = flag("--json")
+const QUICK = flag("--quick")
+const ROUNDS = Math.max(1, Number(option("--rounds") ?? process.env["BENCH_ROUNDS"] ?? (QUICK ? 3 : 5)))
+const ONLY = option("--only")?.split(",").filter((s) => s !== "")
+const POOL_SIZE = Number(process.env["BENCH_POOL_SIZE"] ?? 2)
+const ECHO_COUNTS = QUICK ? ["1000", "2000", "10000"] : ["2000", "5000", "20000"]
+const SPAWNS = QUICK ? "2" : "3"
+const JOB_TIMEOUT_MS = 120_000
+const LADDER_MS = 500 + 1600 // the default grace period + SIGTERM period
+
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+/** BENCH_PYTHON, else /usr/bin/python3 (the system interpreter), else python3 on PATH, else none. */
+const findPython = (): string | null => {
+  const configured = process.env["BENCH_PYTHON"]
+  if (configured === "none" || flag("--no-python")) return null
+  if (configured !== undefined && configured !== "") return configured
+  if (Fs.existsSync("/usr/bin/python3")) return "/usr/bin/python3"
+  const which = ChildProcess.spawnSync("sh", ["-c", "command -v python3"], { encoding: "utf8" })
+  const found = which.stdout.trim()
+  return which.status === 0 && found !== "" ? found : null
+}
+const PYTHON = findPython()
+
+// ---------------------------------------------------------------------------
+// jobs
+// ---------------------------------------------------------------------------
+
+interface Job {
+  readonly key: string
+  readonly cmd: string
+  readonly args: ReadonlyArray<string>
+}
+
+const tsx = (key: string, script: string, ...args: Array<string>): Job => ({
+  key,
+  cmd: process.execPath,
+  args: ["--import", "tsx", bench("scenarios", script), ...args]
+})
+
+const allJobs: Array<Job> = [
+  tsx("echo-ours", "echo.ts", "ours", ...ECHO_COUNTS),
+  tsx("echo-raw", "echo.ts", "raw", ...ECHO_COUNTS),
+  tsx("echo-piscina", "echo.ts", "piscina", ...ECHO_COUNTS),
+  tsx("spawn-ours", "spawn.ts", "ours", SPAWNS),
+  tsx("spawn-bare", "spawn.ts", "bare", SPAWNS),
+  tsx("spawn-same-imports", "spawn.ts", "same-imports", SPAWNS),
+  tsx("pool-ours", "pool-primes.ts", "ours", String(POOL_SIZE)),
+  tsx("pool-raw", "pool-primes.ts", "raw", String(POOL_SIZE)),
+  ...(PYTHON !== null
+    ? [{ key: "pool-python", cmd: PYTHON, args: [bench("baselines", "python_pool.py"), String(POOL_SIZE)] }]
+    : []),
+  tsx("teardown-ours", "teardown.ts", "idle,busy"),
+  tsx("teardown-raw", "teardown.ts", "raw-idle")
+]
+const jobs = ONLY === undefined ? allJobs : allJobs.filter((j) => ONLY.some((prefix) => j.key.startsWith(prefix)))
+
+// ---------------------------------------------------------------------------
+// running one process, and the leak sweep
+// ---------------------------------------------------------------------------
+
+const leaks: Array<Leak> = []
+
+/** After each scenario: report and kill whatever it left alive. */
+const sweepAfter = async (job: string): Promise<void> => {
+  for (const leak of await sweep(job)) {
+    leaks.push(leak)
+    log(`  !! ${job} left process ${leak.pid} alive (${leak.cmd}): killed it`)
+  }
+}
+
+let current: ChildProcess.ChildProcess | undefined
+
+interface RunResult {
+  readonly ok: boolean
+  readonly wallMs: number
+  readonly result: Record<string, any> | undefined
+  readonly lines: ReadonlyArray<string>
+  readonly stderr: string
+}
+
+const runProcess = (cmd: string, args: ReadonlyArray<string>): Promise<RunResult> =>
+  new Promise((resolve) => {
+    const t0 = nowMs()
+    // own process group: on a time-out the whole tree goes at once
+    const child = ChildProcess.spawn(cmd, args, {
+      cwd: repoRoot,
+      env: markedEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true
+    })
+    current = child
+    let stdout = ""
+    let stderr = ""
+    let wallMs = 0
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+    const timer = setTimeout(() => {
+      stderr += `\n(timed out after ${JOB_TIMEOUT_MS} ms: killed)`
+      killGroup(child)
+    }, JOB_TIMEOUT_MS)
+    child.on("exit", () => (wallMs = nowMs() - t0))
+    child.on("close", (code, signal) => {
+      clearTimeout(timer)
+      current = undefined
+      const lines = stdout.split("\n").filter((l) => l !== "")
+      const benchLine = [...lines].reverse().find((l) => l.startsWith("BENCH "))
+      let result: Record<string, any> | undefined
+      try {
+        result = benchLine === undefined ? undefined : JSON.parse(benchLine.slice(6))
+      } catch {
+        result = undefined
+      }
+      resolve({
+        ok: code === 0 && signal === null && result !== undefined,
+        wallMs,
+        result,
+        lines: lines.filter((l) => !l.startsWith("BENCH ")),
+        stderr
+      })
+    })
+  })
+
+const killGroup = (child: ChildProcess.ChildProcess) => {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
+  } catch {
+    // gone
+  }
+}
+
+const interrupted = async (signal: NodeJS.Signals) => {
+  log(`\n${signal}: stopping the current scenario and sweeping`)
+  if (current !== undefined) killGroup(current)
+  await sweepAfter("interrupted")
+  process.exit(130)
+}
+process.on("SIGINT", () => void interrupted("SIGINT"))
+process.on("SIGTERM", () => void interrupted("SIGTERM"))
+
+// ---------------------------------------------------------------------------
+// the rounds
+// ---------------------------------------------------------------------------
+
+const samples: Record<string, Array<Record<string, any>>> = Object.fromEntries(jobs.map((j) => [j.key, []]))
+const failures: Array<{ readonly job: string; readonly round: number; readonly stderr: string }> = []
+const parallelism: Array<number> = []
+const suiteStart = nowMs()
+
+log(`effect-tractor bench: ${ROUNDS} rounds x ${jobs.length} scenarios, pool size ${POOL_SIZE}, python ${PYTHON ?? "none"}`)
+const prep = await runProcess(process.execPath, ["--import", "tsx", bench("scenarios", "prepare.ts")])
+await sweepAfter("prepare")
+if (!prep.ok) {
+  log(`prepare failed (bundles / first spawn):\n${prep.stderr}`)
+  process.exit(1)
+}
+log(`prepared (bundles and caches warm) in ${(prep.wallMs / 1000).toFixed(1)} s`)
+
+for (let round = 0; round < ROUNDS; round++) {
+  const cpu = await runProcess(process.execPath, [bench("children", "cpucheck.cjs")])
+  if (cpu.result !== undefined) parallelism.push(cpu.result["parallelism"])
+  const times: Array<string> = []
+  for (let k = 0; k < jobs.length; k++) {
+    const job = jobs[(k + round) % jobs.length]!
+    const r = await runProcess(job.cmd, job.args)
+    await sweepAfter(job.key)
+    times.push(`${job.key} ${(r.wallMs / 1000).toFixed(1)}s`)
+    if (!r.ok) {
+      failures.push({ job: job.key, round, stderr: r.stderr.slice(-4000) })
+      log(`  !! ${job.key} failed in round ${round + 1}:\n${r.stderr.slice(-2000)}`)
+      continue
+    }
+    const sample: Record<string, any> = { ...r.result, wallMs: r.wallMs }
+    if (job.key.startsWith("pool-")) {
+      const got = [...r.lines].sort().join("\n")
+      sample["correct"] = got === [...EXPECTED].sort().join("\n")
+    }
+    samples[job.key]!.push(sample)
+  }
+  log(
+    `round ${round + 1}/${ROUNDS} (parallelism ${parallelism.at(-1)?.toFixed(2) ?? "?"}): ${times.join(", ")}`
+  )
+}
+const suiteSeconds = (nowMs() - suiteStart) / 1000
+
+// ---------------------------------------------------------------------------
+// figures
+// ---------------------------------------------------------------------------
+
+const col = (key: string, f: (s: Record<string, any>) => number | null | undefined): Summary =>
+  summary((samples[key] ?? []).map(f))
+const med = (key: string, f: (s: Record<string, any>) => number | null | undefined): number | null => {
+  const m = col(key, f).median
+  return Number.isFinite(m) ? m : null
+}
+const ratio = (a: number | null, b: number | null): number | null =>
+  a === null || b === null || b === 0 ? null : a / b
+/** median over rounds of (ours / baseline) within the same round */
+const paired = (a: string, fa: (s: any) => number, b: string, fb: (s: any) => number): number | null => {
+  const xs = samples[a] ?? []
+  const ys = samples[b] ?? []
+  const n = Math.min(xs.length, ys.length)
+  const m = median(Array.from({ length: n }, (_, i) => fa(xs[i]) / fb(ys[i]!)))
+  return Number.isFinite(m) ? m : null
+}
+const spawnMedian = (s: Record<string, any>, field: "readyMs" | "firstCallMs") =>
+  median((s["samples"] as Array<Record<string, number>>).map((x) => x[field]))
+
+const F = {
+  p50: (s: any) => s.p50us,
+  p99: (s: any) => s.p99us,
+  pipe: (s: any) => s.pipelinedPerS,
+  ready: (s: any) => spawnMedian(s, "readyMs"),
+  firstCall: (s: any) => spawnMedian(s, "firstCallMs"),
+  uss: (s: any) => s.memory?.ussMb,
+  rss: (s: any) => s.memory?.rssMb,
+  total: (s: any) => s.totalMs,
+  start: (s: any) => s.startMs,
+  tasks: (s: any) => s.tasksMs,
+  wall: (s: any) => s.wallMs,
+  idle: (s: any) => s.idle?.ms,
+  busy: (s: any) => s.busy?.ms,
+  rawIdle: (s: any) => s["raw-idle"]?.ms,
+  cpuParent: (s: any) => s.cpu?.pipe?.parent,
+  cpuChild: (s: any) => s.cpu?.pipe?.child
+}
+
+const round1 = (x: number | null, d = 1) => (x === null ? null : Number(x.toFixed(d)))
+
+const figures = {
+  call_rtt_p50_us: med("echo-ours", F.p50),
+  raw_rtt_p50_us: med("echo-raw", F.p50),
+  call_pipelined_per_s: med("echo-ours", F.pipe),
+  raw_pipelined_per_s: med("echo-raw", F.pipe),
+  piscina_pipelined_per_s: med("echo-piscina", F.pipe),
+  spawn_ready_ms: med("spawn-ours", F.ready),
+  raw_spawn_ms: med("spawn-bare", F.ready),
+  pool_primes_ms: med("pool-ours", F.total),
+  raw_pool_primes_ms: med("pool-raw", F.total),
+  python_pool_primes_ms: PYTHON === null ? null : med("pool-python", F.total),
+  teardown_idle_ms: med("teardown-ours", F.idle),
+  teardown_busy_ms: med("teardown-ours", F.busy),
+  idle_uss_mb: med("spawn-ours", F.uss),
+  raw_idle_uss_mb: med("spawn-same-imports", F.uss)
+}
+const ratios = {
+  rtt_ratio: ratio(figures.call_rtt_p50_us, figures.raw_rtt_p50_us),
+  pipelined_ratio_raw: ratio(figures.call_pipelined_per_s, figures.raw_pipelined_per_s),
+  pipelined_ratio_piscina: ratio(figures.call_pipelined_per_s, figures.piscina_pipelined_per_s),
+  spawn_ratio: ratio(figures.spawn_ready_ms, figures.raw_spawn_ms),
+  pool_ratio: ratio(figures.pool_primes_ms, figures.raw_pool_primes_ms),
+  pool_ratio_python: ratio(figures.pool_primes_ms, figures.python_pool_primes_ms),
+  uss_ratio: ratio(figures.idle_uss_mb, figures.raw_idle_uss_mb)
+}
+const extra = {
+  call_rtt_p99_us: med("echo-ours", F.p99),
+  raw_rtt_p99_us: med("echo-raw", F.p99),
+  piscina_rtt_p50_us: med("echo-piscina", F.p50),
+  call_cpu_parent_us: med("echo-ours", F.cpuParent),
+  call_cpu_child_us: med("echo-ours", F.cpuChild),
+  raw_cpu_parent_us: med("echo-raw", F.cpuParent),
+  raw_cpu_child_us: med("echo-raw", F.cpuChild),
+  spawn_first_call_ms: med("spawn-ours", F.firstCall),
+  raw_spawn_same_imports_ms: med("spawn-same-imports", F.ready),
+  spawn_ratio_same_imports: ratio(med("spawn-ours", F.ready), med("spawn-same-imports", F.ready)),
+  pool_primes_start_ms: med("pool-ours", F.start),
+  pool_primes_tasks_ms: med("pool-ours", F.tasks),
+  raw_pool_primes_tasks_ms: med("pool-raw", F.tasks),
+  pool_primes_wall_ms: med("pool-ours", F.wall),
+  raw_pool_primes_wall_ms: med("pool-raw", F.wall),
+  python_pool_primes_wall_ms: PYTHON === null ? null : med("pool-python", F.wall),
+  pool_primes_correct: (samples["pool-ours"] ?? []).length === 0
+    ? null
+    : [...(samples["pool-ours"] ?? []), ...(samples["pool-raw"] ?? [])].every((s) => s["correct"] === true),
+  raw_teardown_idle_ms: med("teardown-raw", F.rawIdle),
+  teardown_idle_ratio_raw: ratio(med("teardown-ours", F.idle), med("teardown-raw", F.rawIdle)),
+  teardown_busy_ladder_ms: LADDER_MS,
+  teardown_busy_ratio_ladder: ratio(med("teardown-ours", F.busy), LADDER_MS),
+  idle_rss_mb: med("spawn-ours", F.rss),
+  raw_idle_rss_mb: med("spawn-same-imports", F.rss),
+  bare_node_idle_uss_mb: med("spawn-bare", F.uss),
+  paired_ratios: {
+    rtt: paired("echo-ours", F.p50, "echo-raw", F.p50),
+    pipelined_raw: paired("echo-ours", F.pipe, "echo-raw", F.pipe),
+    pipelined_piscina: paired("echo-ours", F.pipe, "echo-piscina", F.pipe),
+    spawn: paired("spawn-ours", F.ready, "spawn-bare", F.ready),
+    pool: paired("pool-ours", F.total, "pool-raw", F.total),
+    pool_python: PYTHON === null ? null : paired("pool-ours", F.total, "pool-python", F.total),
+    uss: paired("spawn-ours", F.uss, "spawn-same-imports", F.uss)
+  }
+}
+
+const output = {
+  ...Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, round1(v, k.endsWith("_mb") ? 2 : 1)])),
+  ...Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, round1(v, 3)])),
+  ...Object.fromEntries(
+    Object.entries(extra).map(([k, v]) => [
+      k,
+      typeof v === "number"
+        ? round1(v, k.includes("ratio") ? 3 : k.endsWith("_mb") ? 2 : 1)
+        : v !== null && typeof v === "object"
+        ? Object.fromEntries(Object.entries(v).map(([k2, v2]) => [k2, round1(v2, 3)]))
+        : v
+    ])
+  ),
+  meta: {
+    rounds: ROUNDS,
+    quick: QUICK,
+    runs_per_figure: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.length])),
+    pool_size: POOL_SIZE,
+    python: PYTHON,
+    python_start_method: samples["pool-python"]?.[0]?.["startMethod"] ?? null,
+    node: process.version,
+    parallelism: (() => {
+      const s = summary(parallelism)
+      return { median: round1(s.median, 2), min: round1(s.min, 2), max: round1(s.max, 2) }
+    })(),
+    leaked_processes: leaks.length,
+    failed_runs: failures.length,
+    suite_seconds: round1(suiteSeconds, 1)
+  }
+}
+
+Fs.mkdirSync(outDir, { recursive: true })
+const rawFile = Path.join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
+Fs.writeFileSync(rawFile, JSON.stringify({ output, samples, parallelism, leaks, failures }, null, 1))
+
+// ---------------------------------------------------------------------------
+// printing
+// ---------------------------------------------------------------------------
+
+if (JSON_OUT) {
+  process.stdout.write(`${JSON.stringify(output, null, 2)}\n`)
+} else {
+  const fmt = (s: Summary, d: number) =>
+    Number.isFinite(s.median) ? `${s.median.toFixed(d)} [${s.min.toFixed(d)}–${s.max.toFixed(d)}]` : "n/a"
+  const fr = (r: number | null, d = 2) => (r === null ? "n/a" : `${r.toFixed(d)}×`)
+  type Row = readonly [string, string, string, string, string]
+  const rows: Array<Row> = [
+    [
+      "portal call RTT p50, warm actor, {id,n} (µs)",
+      fmt(col("echo-ours", F.p50), 0),
+      `raw fork IPC json ${fmt(col("echo-raw", F.p50), 0)}`,
+      fr(ratios.rtt_ratio),
+      "≤ 2×"
+    ],
+    [
+      "  RTT p99 (µs), for reference",
+      fmt(col("echo-ours", F.p99), 0),
+      `raw ${fmt(col("echo-raw", F.p99), 0)}`,
+      fr(ratio(extra.call_rtt_p99_us, extra.raw_rtt_p99_us)),
+      "–"
+    ],
+    [
+      "pipelined, 100 in flight (calls/s)",
+      fmt(col("echo-ours", F.pipe), 0),
+      `raw fork IPC json ${fmt(col("echo-raw", F.pipe), 0)}`,
+      fr(ratios.pipelined_ratio_raw),
+      "≥ 0.5×"
+    ],
+    [
+      "pipelined, 100 in flight (calls/s)",
+      fmt(col("echo-ours", F.pipe), 0),
+      `piscina 1 thread ${fmt(col("echo-piscina", F.pipe), 0)}`,
+      fr(ratios.pipelined_ratio_piscina),
+      "≥ 1× (beats the pools)"
+    ],
+    [
+      "  CPU per pipelined call, caller + actor (µs)",
+      `${fmt(col("echo-ours", F.cpuParent), 1)} + ${fmt(col("echo-ours", F.cpuChild), 1)}`,
+      `raw ${fmt(col("echo-raw", F.cpuParent), 1)} + ${fmt(col("echo-raw", F.cpuChild), 1)}`,
+      fr(ratio(
+        (extra.call_cpu_parent_us ?? NaN) + (extra.call_cpu_child_us ?? NaN),
+        (extra.raw_cpu_parent_us ?? NaN) + (extra.raw_cpu_child_us ?? NaN)
+      )),
+      "–"
+    ],
+    [
+      "spawn → ready, TS actor importing effect (ms)",
+      fmt(col("spawn-ours", F.ready), 0),
+      `bare node fork ${fmt(col("spawn-bare", F.ready), 0)}`,
+      fr(ratios.spawn_ratio),
+      "≤ 2× bare fork + imports"
+    ],
+    [
+      "  spawn → ready vs a bare child loading the same code",
+      fmt(col("spawn-ours", F.ready), 0),
+      `same imports ${fmt(col("spawn-same-imports", F.ready), 0)}`,
+      fr(extra.spawn_ratio_same_imports),
+      "≤ 2×"
+    ],
+    [
+      `workerPool(${POOL_SIZE}) primes: start + 6 tasks + close (ms)`,
+      fmt(col("pool-ours", F.total), 0),
+      `raw fork pool(${POOL_SIZE}) ${fmt(col("pool-raw", F.total), 0)}`,
+      fr(ratios.pool_ratio),
+      "≤ 1.3×"
+    ],
+    [
+      `workerPool(${POOL_SIZE}) primes: start + 6 tasks + close (ms)`,
+      fmt(col("pool-ours", F.total), 0),
+      PYTHON === null ? "python3: not found" : `ProcessPoolExecutor(${POOL_SIZE}) ${fmt(col("pool-python", F.total), 0)}`,
+      fr(ratios.pool_ratio_python),
+      "< 1×"
+    ],
+    [
+      "  primes, whole script wall incl. node/tsx boot (ms)",
+      fmt(col("pool-ours", F.wall), 0),
+      `raw ${fmt(col("pool-raw", F.wall), 0)}${
+        PYTHON === null ? "" : `, python ${fmt(col("pool-python", F.wall), 0)}`
+      }`,
+      fr(ratio(extra.pool_primes_wall_ms, extra.raw_pool_primes_wall_ms)),
+      "–"
+    ],
+    [
+      "teardown, 4 idle actors, scope close → all gone (ms)",
+      fmt(col("teardown-ours", F.idle), 1),
+      `raw fork ×4 IPC stop ${fmt(col("teardown-raw", F.rawIdle), 1)}`,
+      fr(extra.teardown_idle_ratio_raw),
+      "≤ 50 ms"
+    ],
+    [
+      "teardown, 4 actors stuck in sync code (ms)",
+      fmt(col("teardown-ours", F.busy), 0),
+      `ladder 0.5 s + 1.6 s = ${LADDER_MS}`,
+      fr(extra.teardown_busy_ratio_ladder),
+      "≈ 1× (bounded by the ladder)"
+    ],
+    [
+      "idle actor private memory, USS (MB)",
+      fmt(col("spawn-ours", F.uss), 1),
+      `bare node, same imports ${fmt(col("spawn-same-imports", F.uss), 1)}`,
+      fr(ratios.uss_ratio),
+      "– (no bar yet)"
+    ]
+  ]
+  const header: Row = ["figure", "ours: median [min–max]", "baseline: median [min–max]", "ratio", "target"]
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)))
+  const line = (r: Row) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
+  const p = (s: string) => process.stdout.write(`${s}\n`)
+  p("")
+  p(
+    `effect-tractor bench: ${ROUNDS} rounds (fresh process per scenario, rotating order), medians of per-run values; ` +
+      `node ${process.version}`
+  )
+  p(
+    `effective parallelism of the machine at round starts: ${output.meta.parallelism.median} ` +
+      `[${output.meta.parallelism.min}–${output.meta.parallelism.max}] (2.0 = two free cores)`
+  )
+  p("")
+  p(line(header))
+  p(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`)
+  for (const r of rows) p(line(r))
+  p("")
+  p(
+    `spawn → reply to a first call: ${
+      fmt(col("spawn-ours", F.firstCall), 0)
+    } ms; idle USS of a bare node child: ${fmt(col("spawn-bare", F.uss), 1)} MB; ` +
+      `primes output correct: ${extra.pool_primes_correct === null ? "n/a" : extra.pool_primes_correct ? "yes" : "NO"}`
+  )
+  p(
+    `suite: ${suiteSeconds.toFixed(0)} s; failed runs: ${failures.length}; processes left behind (killed by the sweep): ${leaks.length}`
+  )
+  p(`raw samples: ${Path.relative(repoRoot, rawFile)}`)
+}

@@ -1,0 +1,250 @@
+/**
+ * Message round trip with the tiny `{ id, n }` payload through ONE worker, one transport per
+ * process (the peers' echo benchmark):
+ *   - sequential RTT: `warmup` calls, then `seq` calls one at a time, each timed (p50, p99);
+ *   - pipelined throughput: `pipe` calls issued by 100 concurrent callers (100 in flight).
+ *
+ * Usage: node --import tsx bench/scenarios/echo.ts <ours|raw|piscina> [warmup] [seq] [pipe]
+ *   ours     Portal.call on a warm actor (Nursery.spawn of bench/actors/echo.ts)
+ *   raw      child_process.fork + process.send, serialization "json" (bench/children/echo.cjs)
+ *   piscina  piscina 5 (worker_threads), one thread, default concurrentTasksPerWorker
+ * Env BENCH_CHILD_EXECARGV (JSON array): node flags for the child, ours or raw (bench/profile.ts).
+ * Prints one `BENCH {...}` line.
+ */
+import * as ChildProcess from "node:child_process"
+import { once } from "node:events"
+import * as Url from "node:url"
+import { Piscina } from "piscina"
+import { bench } from "../lib/paths.ts"
+import { cpuUsOf, emit, intArg, nowMs, quantile } from "../lib/util.ts"
+
+const variant = process.argv[2] ?? "ours"
+const WARMUP = intArg(1, 2000)
+const SEQ = intArg(2, 5000)
+const PIPE = intArg(3, 20000)
+const INFLIGHT = 100
+
+interface Msg {
+  readonly id: number
+  readonly n: number
+}
+
+const ns = () => process.hrtime.bigint()
+
+/** node flags for the child (ours and raw), from BENCH_CHILD_EXECARGV (bench/profile.ts) */
+const childExecArgv: ReadonlyArray<string> | undefined = process.env["BENCH_CHILD_EXECARGV"]
+  ? JSON.parse(process.env["BENCH_CHILD_EXECARGV"])
+  : undefined
+
+/** CPU time per call (µs) of the caller's process and of the child's, over one phase */
+interface Cpu {
+  readonly parent: number
+  /** NaN for piscina: its worker is a thread of the caller's process */
+  readonly child: number
+}
+
+/** Starts counting CPU time of this process and of `childPid`; the result divides by `calls`. */
+const cpuMeter = (childPid: number | undefined) => {
+  const p0 = cpuUsOf(process.pid)
+  const c0 = childPid === undefined ? NaN : cpuUsOf(childPid)
+  return (calls: number): Cpu => ({
+    parent: (cpuUsOf(process.pid) - p0) / calls,
+    child: childPid === undefined ? NaN : (cpuUsOf(childPid) - c0) / calls
+  })
+}
+
+interface Result {
+  readonly p50us: number
+  readonly p99us: number
+  readonly seqPerS: number
+  readonly pipelinedPerS: number
+  readonly errors: number
+  readonly cpu: { readonly seq: Cpu; readonly pipe: Cpu }
+  /** monotonic ms at the start and end of the measured phases (to cut CPU profiles) */
+  readonly windows: { readonly seq: readonly [number, number]; readonly pipe: readonly [number, number] }
+}
+
+// ---------------------------------------------------------------------------
+// promise transports (raw fork IPC, piscina): the peers' measuring loop
+// ---------------------------------------------------------------------------
+
+interface Transport {
+  readonly childPid: number | undefined
+  readonly call: (m: Msg) => Promise<Msg>
+  readonly close: () => Promise<void>
+}
+
+const forkJson = (): Transport => {
+  const child = ChildProcess.fork(bench("children", "echo.cjs"), {
+    serialization: "json",
+    execArgv: [...(childExecArgv ?? [])]
+  })
+  const pending = new Map<number, (m: Msg) => void>()
+  child.on("message", (m: Msg) => {
+    const resolve = pending.get(m.id)
+    pending.delete(m.id)
+    resolve?.(m)
+  })
+  return {
+    childPid: child.pid,
+    call: (m) =>
+      new Promise<Msg>((resolve) => {
+        pending.set(m.id, resolve)
+        child.send(m)
+      }),
+    close: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = once(child, "exit")
+      child.disconnect()
+      await exited
+    }
+  }
+}
+
+const piscina = (): Transport => {
+  const pool = new Piscina<Msg, Msg>({
+    filename: Url.pathToFileURL(bench("children", "piscina-echo.mjs")).href,
+    minThreads: 1,
+    maxThreads: 1,
+    idleTimeout: 60_000,
+    execArgv: []
+  })
+  return { childPid: undefined, call: (m) => pool.run(m), close: () => pool.destroy() }
+}
+
+const measurePromise = async (t: Transport): Promise<Result> => {
+  let nextId = 0
+  let errors = 0
+  for (let i = 0; i < WARMUP; i++) {
+    const id = nextId++
+    const r = await t.call({ id, n: id * 7 })
+    if (r.id !== id || r.n !== id * 7) errors++
+  }
+  const lat = new Float64Array(SEQ)
+  const seqStart = nowMs()
+  const seqCpu = cpuMeter(t.childPid)
+  const s0 = ns()
+  for (let i = 0; i < SEQ; i++) {
+    const id = nextId++
+    const a = ns()
+    const r = await t.call({ id, n: i })
+    lat[i] = Number(ns() - a) / 1e3
+    if (r.id !== id) errors++
+  }
+  const seqSec = Number(ns() - s0) / 1e9
+  const seqEnd = nowMs()
+  const seqCpuPerCall = seqCpu(SEQ)
+  lat.sort()
+  let sent = 0
+  let done = 0
+  const lane = async () => {
+    while (sent < PIPE) {
+      sent++
+      const id = nextId++
+      const r = await t.call({ id, n: sent })
+      if (r.id !== id) errors++
+      done++
+    }
+  }
+  const pipeStart = nowMs()
+  const pipeCpu = cpuMeter(t.childPid)
+  const p0 = ns()
+  await Promise.all(Array.from({ length: INFLIGHT }, lane))
+  const pipeSec = Number(ns() - p0) / 1e9
+  const pipeEnd = nowMs()
+  const pipeCpuPerCall = pipeCpu(done)
+  await t.close()
+  return {
+    p50us: quantile(lat, 0.5),
+    p99us: quantile(lat, 0.99),
+    seqPerS: SEQ / seqSec,
+    pipelinedPerS: done / pipeSec,
+    errors,
+    cpu: { seq: seqCpuPerCall, pipe: pipeCpuPerCall },
+    windows: { seq: [seqStart, seqEnd], pipe: [pipeStart, pipeEnd] }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// ours: the same loop, written the way an application calls a portal
+// ---------------------------------------------------------------------------
+
+const measureOurs = async (): Promise<Result> => {
+  // imported here so that the baselines' processes do not load effect
+  const [Effect, Nursery, Portal, { echoModule }, { BenchEcho }] = await Promise.all([
+    import("effect/Effect"),
+    import("../../src/Nursery.ts"),
+    import("../../src/Portal.ts"),
+    import("../actors/modules.ts"),
+    import("../actors/protocols.ts")
+  ])
+  return Effect.runPromise(Nursery.open((nursery) =>
+  Effect.gen(function*() {
+    const portal = yield* Nursery.spawn(nursery, "bench_echo", {
+      modules: [echoModule],
+      ...(childExecArgv !== undefined ? { execArgv: childExecArgv } : {})
+    })
+    let nextId = 0
+    let errors = 0
+    for (let i = 0; i < WARMUP; i++) {
+      const id = nextId++
+      const r = yield* Portal.call(portal, BenchEcho.echo, { id, n: id * 7 })
+      if (r.id !== id || r.n !== id * 7) errors++
+    }
+    const lat = new Float64Array(SEQ)
+    const seqStart = nowMs()
+    const seqCpu = cpuMeter(portal.actor.pid)
+    const s0 = ns()
+    for (let i = 0; i < SEQ; i++) {
+      const id = nextId++
+      const a = ns()
+      const r = yield* Portal.call(portal, BenchEcho.echo, { id, n: i })
+      lat[i] = Number(ns() - a) / 1e3
+      if (r.id !== id) errors++
+    }
+    const seqSec = Number(ns() - s0) / 1e9
+    const seqEnd = nowMs()
+    const seqCpuPerCall = seqCpu(SEQ)
+    lat.sort()
+    let sent = 0
+    let done = 0
+    const lane = Effect.gen(function*() {
+      while (sent < PIPE) {
+        sent++
+        const id = nextId++
+        const r = yield* Portal.call(portal, BenchEcho.echo, { id, n: sent })
+        if (r.id !== id) errors++
+        done++
+      }
+    })
+    const pipeStart = nowMs()
+    const pipeCpu = cpuMeter(portal.actor.pid)
+    const p0 = ns()
+    yield* Effect.all(Array.from({ length: INFLIGHT }, () => lane), { concurrency: "unbounded", discard: true })
+    const pipeSec = Number(ns() - p0) / 1e9
+    const pipeEnd = nowMs()
+    const pipeCpuPerCall = pipeCpu(done)
+    return {
+      p50us: quantile(lat, 0.5),
+      p99us: quantile(lat, 0.99),
+      seqPerS: SEQ / seqSec,
+      pipelinedPerS: done / pipeSec,
+      errors,
+      cpu: { seq: seqCpuPerCall, pipe: pipeCpuPerCall },
+      windows: { seq: [seqStart, seqEnd], pipe: [pipeStart, pipeEnd] }
+    } satisfies Result
+  })
+))
+}
+
+const result: Result = variant === "ours"
+  ? await measureOurs()
+  : variant === "raw"
+  ? await measurePromise(forkJson())
+  : variant === "piscina"
+  ? await measurePromise(piscina())
+  : (() => {
+    throw new Error(`unknown variant ${variant}: ours | raw | piscina`)
+  })()
+
+emit({ variant, warmup: WARMUP, seq: SEQ, pipe: PIPE, inflight: INFLIGHT, ...result })
