@@ -212,9 +212,22 @@ export class Link {
     onRaced: (error: unknown) => void
   ): Effect.Effect<unknown, unknown> {
     return Effect.async<unknown, unknown>((resume) => {
-      const id = this.start(fn, payload, resume)
+      let answer: Exit.Exit<unknown, unknown> | undefined
+      const id = this.start(fn, payload, (exit) => {
+        answer = exit
+        resume(exit)
+      })
       if (typeof id !== "number") return resume(Exit.fail(id))
-      return this.interruptCall(id, ackTimeoutMillis, onRaced)
+      return Effect.suspend(() => {
+        // the answer arrived, but our interruption won the race to the fiber: do not lose a failure
+        if (answer !== undefined) {
+          if (Exit.isFailure(answer) && answer.cause._tag === "Fail" && !ActorError.ContextCancelled.is(answer.cause.error)) {
+            onRaced(answer.cause.error)
+          }
+          return Effect.void
+        }
+        return this.interruptCall(id, ackTimeoutMillis, onRaced)
+      })
     })
   }
 
