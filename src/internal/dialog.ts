@@ -44,20 +44,55 @@ const openSide = (
   return { outbox, inbox, stream }
 }
 
-/** @internal the child (callee) side of a dialog: the `ActorContext` its handler gets */
-export class ChildDialog implements Endpoint, Actor.ActorContext<unknown, unknown, unknown> {
-  private startedSent = false
-  private side: ReturnType<typeof openSide> | undefined
+/** The local end of a dialog's one stream, shared by both sides: credit, elements, stop, failure. */
+abstract class DialogEnd implements Endpoint {
+  protected side: ReturnType<typeof openSide> | undefined
   private credit = 0
   private stopped = false
-  private aborted: unknown = undefined
+  private failure: unknown = undefined
+  private sendFailure: unknown = undefined
 
-  constructor(
-    readonly link: Link,
-    readonly id: number,
-    readonly spec: Actor.DialogSpec.Any,
-    readonly names: Names
-  ) {}
+  constructor(readonly link: Link, readonly id: number, readonly names: Names) {}
+
+  protected open(send: Actor.AnySchema, receive: Actor.AnySchema, options: Actor.MsgStreamOptions | undefined) {
+    if (this.side !== undefined) return Effect.fail(misuse(this.link, this.names, "a dialog has one stream only"))
+    this.side = openSide(this.link, this.id, this.names, send, receive, options, this.credit)
+    if (this.failure !== undefined) this.side.inbox.end(this.failure)
+    else if (this.stopped) this.side.inbox.end()
+    if (this.sendFailure !== undefined) this.side.outbox.fail(this.sendFailure)
+    return Effect.succeed(this.side.stream)
+  }
+
+  /** No more elements will come: the stream's receive ends (with `error` when given). */
+  protected end(error?: unknown, sendError: unknown = error) {
+    if (error !== undefined) this.failure ??= error
+    else this.stopped = true
+    this.side?.inbox.end(error)
+    if (sendError !== undefined) {
+      this.sendFailure ??= sendError
+      this.side?.outbox.fail(sendError)
+    }
+  }
+
+  onCredit(n: number) {
+    if (this.side !== undefined) this.side.outbox.grant(n)
+    else this.credit += n
+  }
+  onYield(values: ReadonlyArray<unknown>) {
+    this.side?.inbox.push(values)
+  }
+  onStop() {
+    this.end()
+  }
+}
+
+/** @internal the child (callee) side of a dialog: the `ActorContext` its handler gets */
+export class ChildDialog extends DialogEnd implements Actor.ActorContext<unknown, unknown, unknown> {
+  private startedSent = false
+
+  constructor(link: Link, id: number, readonly spec: Actor.DialogSpec.Any, names: Names) {
+    super(link, id, names)
+  }
 
   readonly started = (value: unknown): Effect.Effect<void, ActorError.DialogMisuse | ActorError.MsgTypeError> =>
     Effect.suspend((): Effect.Effect<void, ActorError.DialogMisuse | ActorError.MsgTypeError> => {
@@ -74,33 +109,14 @@ export class ChildDialog implements Endpoint, Actor.ActorContext<unknown, unknow
   readonly openStream = (options?: Actor.MsgStreamOptions) =>
     Effect.suspend(() => {
       if (!this.startedSent) return Effect.fail(misuse(this.link, this.names, "the stream was opened before `started`"))
-      if (this.side !== undefined) return Effect.fail(misuse(this.link, this.names, "a dialog has one stream only"))
-      this.side = openSide(this.link, this.id, this.names, this.spec.childSends, this.spec.parentSends, options, this.credit)
-      if (this.aborted !== undefined) {
-        this.side.inbox.end(this.aborted)
-        this.side.outbox.fail(this.aborted)
-      } else if (this.stopped) this.side.inbox.end()
-      return Effect.succeed(this.side.stream)
+      return this.open(this.spec.childSends, this.spec.parentSends, options)
     })
 
   readonly cancel = Effect.interrupt
 
-  onCredit(n: number) {
-    if (this.side !== undefined) this.side.outbox.grant(n)
-    else this.credit += n
-  }
-  onYield(values: ReadonlyArray<unknown>) {
-    this.side?.inbox.push(values)
-  }
-  onStop() {
-    this.stopped = true
-    this.side?.inbox.end()
-  }
   /** The parent's side failed (or the link broke): that error reaches our stream, our work stops. */
   onAbort(error: unknown) {
-    this.aborted = error
-    this.side?.inbox.end(error)
-    this.side?.outbox.fail(error)
+    this.end(error)
     const fiber = this.link.running.get(this.id)
     if (fiber !== undefined) {
       if (!this.link.interruptedBy.has(this.id)) this.link.interruptedBy.set(this.id, this.link.peer)
@@ -110,20 +126,22 @@ export class ChildDialog implements Endpoint, Actor.ActorContext<unknown, unknow
 }
 
 /** @internal the parent (caller) side of a dialog */
-class ParentDialog implements Endpoint {
-  id = 0
+class ParentDialog extends DialogEnd {
   startedValue: { readonly value: unknown } | undefined
   final: Exit.Exit<unknown, unknown> | undefined
   cancelCalled = false
-  private side: ReturnType<typeof openSide> | undefined
-  private credit = 0
-  private stopped = false
   private readonly waiters = new Set<() => void>()
   body: Fiber.RuntimeFiber<unknown, unknown> | undefined
   /** the remote failure that interrupted the body, if any */
   remoteFailure: unknown = undefined
 
-  constructor(readonly link: Link, readonly fn: Actor.DialogFn.Any) {}
+  constructor(link: Link, readonly fn: Actor.DialogFn.Any) {
+    super(link, 0, fn)
+  }
+
+  setId(id: number) {
+    ;(this as { id: number }).id = id
+  }
 
   private wake() {
     for (const waiter of [...this.waiters]) waiter()
@@ -153,17 +171,6 @@ class ParentDialog implements Endpoint {
     this.startedValue = { value: decoded.right }
     this.wake()
   }
-  onCredit(n: number) {
-    if (this.side !== undefined) this.side.outbox.grant(n)
-    else this.credit += n
-  }
-  onYield(values: ReadonlyArray<unknown>) {
-    this.side?.inbox.push(values)
-  }
-  onStop() {
-    this.stopped = true
-    this.side?.inbox.end()
-  }
 
   isOurCancel(error: unknown): boolean {
     return this.cancelCalled && ActorError.ContextCancelled.is(error) && error.canceller.uid === this.link.self.uid
@@ -176,15 +183,13 @@ class ParentDialog implements Endpoint {
     this.link.endpoints.delete(this.id)
     if (Exit.isFailure(exit)) {
       const error = exit.cause._tag === "Fail" ? exit.cause.error : exit.cause
-      this.side?.inbox.end(error)
-      this.side?.outbox.fail(error)
+      this.end(error)
       if (this.body !== undefined && !this.isOurCancel(error)) {
         this.remoteFailure = error
         this.body.unsafeInterruptAsFork(FiberId.none)
       }
     } else {
-      this.side?.inbox.end()
-      this.side?.outbox.fail(misuse(this.link, this.fn, "the child has already returned"))
+      this.end(undefined, misuse(this.link, this.fn, "the child has already returned"))
     }
     this.wake()
   }
@@ -198,19 +203,7 @@ class ParentDialog implements Endpoint {
   handle(): Actor.DialogHandle<unknown, unknown, unknown, unknown, unknown> {
     return {
       started: this.startedValue!.value,
-      openStream: (options) =>
-        Effect.suspend(() => {
-          if (this.side !== undefined) return Effect.fail(misuse(this.link, this.fn, "a dialog has one stream only"))
-          this.side = openSide(this.link, this.id, this.fn, this.fn.parentSends, this.fn.childSends, options, this.credit)
-          if (this.final !== undefined) {
-            if (Exit.isFailure(this.final)) {
-              const error = this.final.cause._tag === "Fail" ? this.final.cause.error : this.final.cause
-              this.side.inbox.end(error)
-              this.side.outbox.fail(error)
-            } else this.side.inbox.end()
-          } else if (this.stopped) this.side.inbox.end()
-          return Effect.succeed(this.side.stream)
-        }),
+      openStream: (options) => Effect.suspend(() => this.open(this.fn.parentSends, this.fn.childSends, options)),
       result: this.awaitFinal as Effect.Effect<unknown, any>,
       cancel: Effect.sync(() => {
         if (this.final !== undefined || this.cancelCalled) return
@@ -239,7 +232,7 @@ export const openDialog = (
       const state = new ParentDialog(link, fn)
       const id = link.start(fn, payload, (exit) => state.settle(exit), state)
       if (typeof id !== "number") return yield* Effect.fail(id)
-      state.id = id
+      state.setId(id)
       const cancelRemote = Effect.suspend(() => {
         if (state.final !== undefined) return Effect.void
         link.send({ _tag: "Interrupt", id })
