@@ -184,14 +184,26 @@ class ParentDialog extends DialogEnd {
     if (Exit.isFailure(exit)) {
       const error = exit.cause._tag === "Fail" ? exit.cause.error : exit.cause
       this.end(error)
-      if (this.body !== undefined && !this.isOurCancel(error)) {
-        this.remoteFailure = error
-        this.body.unsafeInterruptAsFork(FiberId.none)
-      }
+      this.interruptBody()
     } else {
       this.end(undefined, misuse(this.link, this.fn, "the child has already returned"))
     }
     this.wake()
+  }
+
+  /** A remote failure interrupts the body's work in the dialog (unless it is the cancel we asked for). */
+  interruptBody() {
+    const final = this.final
+    if (this.body === undefined || final === undefined || Exit.isSuccess(final)) return
+    const error = final.cause._tag === "Fail" ? final.cause.error : final.cause
+    if (this.isOurCancel(error) || this.remoteFailure !== undefined) return
+    this.remoteFailure = error
+    this.body.unsafeInterruptAsFork(FiberId.none)
+  }
+
+  /** The body is done: our side of the stream is closed, as leaving tractor's stream block does. */
+  closeSide() {
+    this.side?.outbox.close()
   }
 
   readonly awaitStarted = this.until(() =>
@@ -253,8 +265,11 @@ export const openDialog = (
 
       const fiber = yield* Effect.fork(restore(body(state.handle())))
       state.body = fiber
+      // the child may have failed in the same batch as its `started`
+      state.interruptBody()
       const outcome = yield* Effect.exit(restore(Fiber.join(fiber)))
       if (Exit.isSuccess(outcome)) {
+        state.closeSide()
         const final = yield* Effect.exit(restore(state.awaitFinal))
         if (Exit.isSuccess(final)) return outcome.value
         if (final.cause._tag === "Fail" && state.isOurCancel(final.cause.error)) return outcome.value

@@ -48,7 +48,8 @@ export class Outbox {
   private credit = 0
   private failure: unknown = undefined
   private closed = false
-  private waiter: (() => void) | undefined
+  private stopPending = false
+  private readonly waiters = new Set<() => void>()
   private readonly buffer: Array<unknown> = []
 
   constructor(
@@ -73,9 +74,7 @@ export class Outbox {
   }
 
   private wake() {
-    const waiter = this.waiter
-    this.waiter = undefined
-    waiter?.()
+    for (const waiter of [...this.waiters]) waiter()
   }
 
   send(values: ReadonlyArray<unknown>): Effect.Effect<void, ActorError.ActorError | ActorError.DialogMisuse> {
@@ -142,10 +141,12 @@ export class Outbox {
         default: {
           const rest = offset
           return Effect.async<void>((resume) => {
-            this.waiter = () => resume(Exit.void)
-            return Effect.sync(() => {
-              this.waiter = undefined
-            })
+            const waiter = () => {
+              this.waiters.delete(waiter)
+              resume(Exit.void)
+            }
+            this.waiters.add(waiter)
+            return Effect.sync(() => this.waiters.delete(waiter))
           }).pipe(Effect.zipRight(Effect.suspend(() => this.push(encoded, rest))))
         }
       }
@@ -159,13 +160,19 @@ export class Outbox {
       this.credit -= n
       this.emit(this.buffer.splice(0, n))
     }
+    if (this.stopPending && this.buffer.length === 0) {
+      this.stopPending = false
+      if (this.failure === undefined) this.wire.send({ _tag: "Stop", id: this.id })
+    }
   }
 
-  /** Sends `Stop` once: the peer's receive ends. */
+  /** Sends `Stop` once, after any elements still buffered (`dropOldest`): the peer's receive ends. */
   close(): void {
     if (this.closed) return
     this.closed = true
-    if (this.failure === undefined) this.wire.send({ _tag: "Stop", id: this.id })
+    if (this.failure !== undefined) return
+    if (this.buffer.length > 0) this.stopPending = true
+    else this.wire.send({ _tag: "Stop", id: this.id })
   }
 }
 
