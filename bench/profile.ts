@@ -138,7 +138,7 @@ const ourNames: Set<string> = (() => {
       if (entry.isDirectory()) walk(path)
       else if (entry.name.endsWith(".ts")) {
         const text = Fs.readFileSync(path, "utf8")
-        for (const re of [/^\s+(?:(?:private|public|protected|static|async|readonly|override)\s+)*(\w+)\s*(?:<[^>]*>)?\(/gm, /(?:const|let)\s+(\w+)\s*=\s*(?:async\s*)?(?:\(|\w+\s*=>)/g, /function\*?\s+(\w+)/g]) {
+        for (const re of [/^\s+(?:(?:private|public|protected|static|async|readonly|override)\s+)*(\w+)\s*(?:<[^>]*>)?\(/gm, /(?:const|let|readonly|private|public)\s+(\w+)\s*(?::[^=\n]+)?=\s*(?:async\s*)?(?:\(|\w+\s*=>)/g, /function\*?\s+(\w+)/g]) {
           for (const m of text.matchAll(re)) if (!skip.has(m[1]!)) names.add(m[1]!)
         }
       }
