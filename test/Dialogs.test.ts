@@ -1,0 +1,911 @@
+/**
+ * Dialogs (tractor's contexts) over real processes: the `started` handshake, the absorption rule,
+ * cancellation around streams, overrun policies both ways, ping-pong, errors that must win, a peer
+ * that dies, local fan-out of a dialog stream, and multiplexing without head-of-line blocking.
+ * Case numbers refer to tractor-map.md §4.2.
+ */
+import * as Url from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type * as Actor from "../src/Actor.ts"
+import * as ActorError from "../src/ActorError.ts"
+import * as MsgStream from "../src/MsgStream.ts"
+import * as Nursery from "../src/Nursery.ts"
+import * as Portal from "../src/Portal.ts"
+import { DialogService, type ScriptReport, type Step } from "./fixtures/dialogService.ts"
+import { checkOrphansAfterEach, fixture, isAlive, waitGone } from "./utils/index.ts"
+
+checkOrphansAfterEach()
+
+const dialogModule = fixture("dialogService.ts")
+
+class BodyFailed extends Data.TaggedError("BodyFailed")<{ readonly why: string }> {}
+
+/** Spawns the dialog actor in a new nursery; runs `body` with its portal and the nursery's owner (us). */
+const withDialogs = <A, E>(body: (portal: Portal.Portal, self: Actor.ActorId) => Effect.Effect<A, E>) =>
+  Nursery.open((nursery) =>
+    Effect.flatMap(
+      Nursery.spawn(nursery, "dialogs", { modules: [dialogModule] }),
+      (portal) => body(portal, nursery.actor)
+    )
+  )
+
+/** Fails with BodyFailed when the effect takes longer than `seconds`: a hang is a failure, not a stuck run. */
+const within = (seconds: number, why: string) =>
+  Effect.timeoutFail({ duration: `${seconds} seconds`, onTimeout: () => new BodyFailed({ why }) })
+
+/** A synchronous side effect as an effect-returning function. */
+const body = (f: () => void) => () => Effect.sync(f)
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
+  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+
+/** The only failure of an exit: a sole `Fail`, no defect, no interruption, no second failure. */
+const soleFailure = <A, E>(exit: Exit.Exit<A, E>): E => {
+  assert.isTrue(Exit.isFailure(exit), "expected a failure, got a success")
+  const cause = (exit as Exit.Failure<A, E>).cause
+  const failures = Chunk.toReadonlyArray(Cause.failures(cause))
+  assert.strictEqual(failures.length, 1, Cause.pretty(cause))
+  assert.isFalse(Cause.isInterrupted(cause), Cause.pretty(cause))
+  assert.strictEqual(Chunk.size(Cause.defects(cause)), 0, Cause.pretty(cause))
+  return failures[0]!
+}
+
+const assertCancelledBy = (error: unknown, canceller: Actor.ActorId) => {
+  assert.instanceOf(error, ActorError.ContextCancelled, String(error))
+  assert.strictEqual((error as ActorError.ContextCancelled).canceller.uid, canceller.uid)
+}
+
+const events = (portal: Portal.Portal) => Portal.call(portal, DialogService.events, undefined)
+
+/** Polls the child's event log until it holds every one of `expected` (up to 3 s). */
+const awaitEvents = (portal: Portal.Portal, ...expected: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + 3_000
+    while (true) {
+      const seen = yield* events(portal)
+      const missing = expected.filter((e) => !seen.includes(e))
+      if (missing.length === 0) return seen
+      if (Date.now() > deadline) return assert.fail(`missing events ${missing.join(", ")}; saw ${seen.join(", ")}`)
+      yield* Effect.sleep("20 millis")
+    }
+  })
+
+/** The actor's process exits soon after it acknowledged a cancel request. */
+const assertGone = (actor: Actor.ActorId) =>
+  Effect.map(waitGone([actor.pid], 3_000), (alive) => assert.deepStrictEqual(alive, [], `${actor.name} is alive`))
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+
+const assertIncreasing = (values: ReadonlyArray<number>) => {
+  for (let i = 1; i < values.length; i++) {
+    assert.isAbove(values[i]!, values[i - 1]!, `not increasing at ${i}: ${values.slice(Math.max(0, i - 3), i + 3)}`)
+  }
+}
+
+describe("Dialogs", () => {
+  describe("handshake misuse (case 18)", () => {
+    it.live("fails openDialog with RemoteActorError(DialogMisuse) when the child calls started twice", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(
+            Portal.openDialog(portal, DialogService.startedTwice, undefined, (dialog) => dialog.result)
+          )
+          const error = soleFailure(exit)
+          assert.instanceOf(error, ActorError.RemoteActorError, String(error))
+          if (error instanceof ActorError.RemoteActorError) {
+            assert.strictEqual(error.errorTag, "DialogMisuse")
+            assert.match(error.message, /started.*twice/)
+            assert.strictEqual(error.source.uid, portal.actor.uid)
+          }
+        })
+      ))
+
+    it.live("fails the parent's openDialog, body unrun, when the child opens its stream before started", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          let bodyRan = false
+          const exit = yield* Effect.exit(
+            Portal.openDialog(portal, DialogService.streamBeforeStarted, undefined, body(() => (bodyRan = true)))
+          )
+          const error = soleFailure(exit)
+          assert.instanceOf(error, ActorError.RemoteActorError, String(error))
+          if (error instanceof ActorError.RemoteActorError) {
+            assert.strictEqual(error.errorTag, "DialogMisuse")
+            assert.match(error.message, /before `started`/)
+          }
+          assert.isFalse(bodyRan)
+          // the misuse failed that dialog only
+          assert.strictEqual(yield* Portal.call(portal, DialogService.ping, "x"), "pong x")
+        })
+      ))
+  })
+
+  describe("context basics (case 19)", () => {
+    it.live("delivers started(data + 1) and the result, returns the body's value, runs child finalizers", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const value = yield* Portal.openDialog(portal, DialogService.simple, 10, (dialog) =>
+            Effect.map(dialog.result, (result) => ({ started: dialog.started, result })))
+          assert.deepStrictEqual(value, { started: 11, result: "yo" })
+          yield* awaitEvents(portal, "simple:finalized")
+        })
+      ))
+
+    it.live("propagates an error raised in the parent's body and cancels the child's side", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(Portal.openDialog(portal, DialogService.sleeper, "s19", (dialog) =>
+            Effect.gen(function*() {
+              assert.strictEqual(dialog.started, portal.actor.pid)
+              yield* awaitEvents(portal, "s19:sleeping")
+              return yield* new BodyFailed({ why: "on purpose" })
+            })))
+          const error = soleFailure(exit)
+          assert.instanceOf(error, BodyFailed)
+          yield* awaitEvents(portal, "s19:interrupted", "s19:finalized")
+        })
+      ))
+
+    it.live("cancels the child's side when the fiber running the dialog is interrupted", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const entered = yield* Deferred.make<void>()
+          const fiber = yield* Effect.fork(Portal.openDialog(portal, DialogService.sleeper, "s19i", () =>
+            Effect.zipRight(Deferred.succeed(entered, undefined), Effect.never)))
+          yield* Deferred.await(entered)
+          const exit = yield* Fiber.interrupt(fiber)
+          assert.isTrue(Exit.isInterrupted(exit))
+          yield* awaitEvents(portal, "s19i:interrupted", "s19i:finalized")
+        })
+      ))
+  })
+
+  describe("absorption rule (case 20)", () => {
+    it.live("absorbs the ContextCancelled of dialog.cancel at the end; result reports us as its canceller", () =>
+      withDialogs((portal, self) =>
+        Effect.gen(function*() {
+          const outcome = yield* Portal.openDialog(portal, DialogService.sleeper, "s20", (dialog) =>
+            Effect.gen(function*() {
+              yield* dialog.cancel
+              return yield* Effect.either(dialog.result)
+            }))
+          assert.isTrue(Either.isLeft(outcome))
+          assertCancelledBy(Either.isLeft(outcome) ? outcome.left : undefined, self)
+          yield* awaitEvents(portal, "s20:interrupted", "s20:finalized")
+          // the actor is fine
+          assert.strictEqual(yield* Portal.call(portal, DialogService.ping, "x"), "pong x")
+        })
+      ))
+
+    it.live("returns the child's result without error when the child returned before dialog.cancel", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const result = yield* Portal.openDialog(portal, DialogService.simple, 1, (dialog) =>
+            Effect.gen(function*() {
+              const result = yield* dialog.result
+              yield* dialog.cancel
+              return result
+            }))
+          assert.strictEqual(result, "yo")
+        })
+      ))
+
+    it.live("raises ContextCancelled naming us when we cancel the actor with Portal.cancelActor instead", () =>
+      withDialogs((portal, self) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(Portal.openDialog(portal, DialogService.sleeper, "s20b", () =>
+            Effect.zipRight(Portal.cancelActor(portal, { timeout: "5 seconds" }), Effect.never)))
+          assertCancelledBy(soleFailure(exit), self)
+          yield* assertGone(portal.actor)
+        })
+      ))
+  })
+
+  it.live("ends the parent's receive with zero items when the child opens, closes and returns (case 21)", () =>
+    withDialogs((portal) =>
+      Effect.gen(function*() {
+        const [items, again, result] = yield* Portal.openDialog(portal, DialogService.openCloseReturn, undefined, (d) =>
+          Effect.gen(function*() {
+            const stream = yield* d.openStream()
+            const items = yield* Stream.runCollect(stream.receive)
+            // a second receive ends at once too
+            const again = yield* Stream.runCollect(stream.receive).pipe(Effect.timeout("300 millis"))
+            return [items, again, yield* d.result] as const
+          }))
+        assert.strictEqual(Chunk.size(items), 0)
+        assert.strictEqual(Chunk.size(again), 0)
+        assert.strictEqual(result, "closed")
+      })
+    ))
+
+  describe("cancel around streams (case 22)", () => {
+    for (const when of ["before opening", "after opening", "after closing"] as const) {
+      it.live(`cancels ${when} the stream: receive and result fail with one ContextCancelled, absorbed`, () =>
+        withDialogs((portal, self) =>
+          Effect.gen(function*() {
+            const [received, fromReceive, fromResult] = yield* Portal.openDialog(
+              portal,
+              DialogService.ticker,
+              { tag: "t22", delayMs: 20 },
+              (dialog) =>
+                Effect.gen(function*() {
+                  if (when === "before opening") {
+                    yield* dialog.cancel
+                    // wait for the answer: the stream opened afterwards is born failed
+                    yield* Effect.either(dialog.result)
+                  }
+                  const stream = yield* dialog.openStream()
+                  let received = 0
+                  if (when !== "before opening") {
+                    received = Chunk.size(yield* Stream.runCollect(Stream.take(stream.receive, 2)))
+                    if (when === "after closing") yield* stream.close
+                    yield* dialog.cancel
+                  }
+                  const fromReceive = yield* Effect.flip(Stream.runDrain(stream.receive))
+                  const fromResult = yield* Effect.flip(dialog.result)
+                  return [received, fromReceive, fromResult] as const
+                })
+            )
+            assert.strictEqual(received, when === "before opening" ? 0 : 2)
+            assertCancelledBy(fromResult, self)
+            assert.strictEqual(fromReceive, fromResult, "the stream and the result disagree on the outcome")
+            yield* awaitEvents(portal, "t22:interrupted")
+            // the connection is still up: the actor answers, and can be cancelled afterwards
+            assert.strictEqual(yield* Portal.call(portal, DialogService.ping, when), `pong ${when}`)
+            yield* Portal.cancelActor(portal, { timeout: "5 seconds" })
+            yield* assertGone(portal.actor)
+          })
+        ))
+    }
+  })
+
+  describe("cancel from a sibling fiber (case 23)", () => {
+    it.live("fails the fiber iterating the stream with ContextCancelled(us) when a sibling sends, then cancels", () =>
+      withDialogs((portal, self) =>
+        Effect.gen(function*() {
+          const ticker = { tag: "t23", delayMs: 10 }
+          const iterated = yield* Portal.openDialog(portal, DialogService.ticker, ticker, (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream()
+              let seen = 0
+              const iterator = yield* Effect.fork(Stream.runForEach(stream.receive, body(() => seen++)))
+              const canceller = yield* Effect.fork(Effect.gen(function*() {
+                yield* Effect.sleep("100 millis")
+                yield* stream.send(1)
+                yield* dialog.cancel
+              }))
+              yield* Fiber.join(canceller)
+              const exit = yield* Fiber.await(iterator)
+              return { exit, seen }
+            }))
+          assert.isAbove(iterated.seen, 0)
+          assertCancelledBy(failureOf(iterated.exit), self)
+          yield* awaitEvents(portal, "t23:interrupted")
+        })
+      ))
+
+    // BUG: the ContextCancelled of our own dialog.cancel is raised, not absorbed, when it leaves the body.
+    it.live.skip("absorbs the ContextCancelled that propagates from the iterating fiber to the dialog's end", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const ticker = { tag: "t23b", delayMs: 10 }
+          const exit = yield* Effect.exit(Portal.openDialog(portal, DialogService.ticker, ticker, (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream()
+              const iterator = yield* Effect.fork(Stream.runDrain(stream.receive))
+              yield* Effect.sleep("100 millis")
+              yield* stream.send(1)
+              yield* dialog.cancel
+              // tractor: the ContextCancelled propagates out of the block and is absorbed there
+              yield* Fiber.join(iterator)
+            })))
+          assert.isTrue(Exit.isSuccess(exit), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
+          yield* awaitEvents(portal, "t23b:interrupted")
+        })
+      ))
+  })
+
+  describe("child self-cancel (case 24)", () => {
+    it.live("raises ContextCancelled naming the child when it cancels itself before started", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          let bodyRan = false
+          const exit = yield* Effect.exit(
+            Portal.openDialog(portal, DialogService.selfCancel, { beforeStarted: true }, body(() => (bodyRan = true)))
+          )
+          assertCancelledBy(soleFailure(exit), portal.actor)
+          assert.isFalse(bodyRan)
+        })
+      ))
+
+    it.live("raises ContextCancelled naming the child when it cancels itself after started (body awaits result)", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(
+            Portal.openDialog(portal, DialogService.selfCancel, { beforeStarted: false }, (dialog) => dialog.result)
+          )
+          assertCancelledBy(soleFailure(exit), portal.actor)
+          // a self-cancel ends the dialog, not the actor
+          assert.strictEqual(yield* Portal.call(portal, DialogService.ping, "x"), "pong x")
+        })
+      ))
+
+    it.live("interrupts a body busy with other work when the child cancels itself right after started", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(
+            Portal.openDialog(portal, DialogService.selfCancel, { beforeStarted: false }, () => Effect.never).pipe(
+              within(5, "the body was never interrupted")
+            )
+          )
+          assertCancelledBy(soleFailure(exit), portal.actor)
+        })
+      ))
+  })
+
+  describe("overruns (cases 25, 26)", () => {
+    it.live("fail: the parent's send fails with StreamOverrun(child) while the child has not opened its stream", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const error = yield* Portal.openDialog(portal, DialogService.sleeper, "s25", (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream({ overrun: "fail" })
+              const error = yield* Effect.flip(stream.send(1))
+              yield* dialog.cancel
+              return error
+            }))
+          assert.instanceOf(error, ActorError.StreamOverrun, String(error))
+          assert.strictEqual((error as ActorError.StreamOverrun).actor.uid, portal.actor.uid)
+        })
+      ))
+
+    it.live("backpressure: the parent's send waits, without error, while the child has not opened its stream", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const waited = yield* Portal.openDialog(portal, DialogService.sleeper, "s25b", (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream()
+              const sent = yield* stream.send(1).pipe(Effect.timeoutOption("300 millis"))
+              yield* dialog.cancel
+              return Option.isNone(sent)
+            }))
+          assert.isTrue(waited, "a send with no credit returned")
+        })
+      ))
+
+    it.live("fail: a child sending to a parent that never opens its stream: RemoteActorError(StreamOverrun)", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(
+            Portal.openDialog(portal, DialogService.producer, { count: 10, overrun: "fail" }, (dialog) => dialog.result)
+          )
+          const error = soleFailure(exit)
+          assert.instanceOf(error, ActorError.RemoteActorError, String(error))
+          assert.strictEqual((error as ActorError.RemoteActorError).errorTag, "StreamOverrun")
+        })
+      ))
+
+    it.live("fail: sends to a slow child succeed up to the window, then fail; nothing accepted is lost", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const { error, received, sent } = yield* Portal.openDialog(
+            portal,
+            DialogService.collector,
+            { window: 4, delayMs: 50 },
+            (dialog) =>
+              Effect.gen(function*() {
+                const stream = yield* dialog.openStream({ overrun: "fail" })
+                // let the child's credit arrive
+                yield* Effect.sleep("300 millis")
+                let sent = 0
+                let error: unknown = undefined
+                for (let i = 0; i < 50 && error === undefined; i++) {
+                  const r = yield* Effect.either(stream.send(i))
+                  if (Either.isRight(r)) sent++
+                  else error = r.left
+                }
+                yield* stream.close
+                return { error, sent, received: yield* dialog.result }
+              })
+          )
+          assert.instanceOf(error, ActorError.StreamOverrun, String(error))
+          assert.isAtLeast(sent, 4)
+          assert.isBelow(sent, 50)
+          assert.deepStrictEqual(received, range(sent))
+        })
+      ))
+
+    it.live("fail: a child sending faster than a stalled parent reads fails with StreamOverrun, raised here", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(
+            Portal.openDialog(portal, DialogService.producer, { count: 100, overrun: "fail" }, (dialog) =>
+              Effect.gen(function*() {
+                const stream = yield* dialog.openStream({ window: 4 })
+                // stalled: the child's credit runs out long before we read
+                yield* Effect.sleep("300 millis")
+                return yield* Stream.runDrain(stream.receive)
+              }))
+          )
+          const error = soleFailure(exit)
+          assert.instanceOf(error, ActorError.RemoteActorError, String(error))
+          assert.strictEqual((error as ActorError.RemoteActorError).errorTag, "StreamOverrun")
+        })
+      ))
+
+    it.live("backpressure: a slow child receives every element the parent sends, in order", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const collector = { window: 2, delayMs: 2 }
+          const received = yield* Portal.openDialog(portal, DialogService.collector, collector, (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream()
+              yield* Effect.forEach(range(200), stream.send, { discard: true })
+              yield* stream.close
+              return yield* dialog.result
+            }))
+          assert.deepStrictEqual(received, range(200))
+        })
+      ))
+
+    it.live("backpressure: a slow parent receives every element the child sends, in order", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const [received, sent] = yield* Portal.openDialog(
+            portal,
+            DialogService.producer,
+            { count: 200, overrun: "backpressure" },
+            (dialog) =>
+              Effect.gen(function*() {
+                const stream = yield* dialog.openStream({ window: 2 })
+                const received = yield* Stream.runCollect(Stream.tap(stream.receive, () => Effect.sleep("2 millis")))
+                return [Chunk.toReadonlyArray(received), yield* dialog.result] as const
+              })
+          )
+          assert.strictEqual(sent, 200)
+          assert.deepStrictEqual(received, range(200))
+        })
+      ))
+
+    it.live("dropOldest: the parent's sends never wait; a slow child gets the newest, in order", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const collector = { window: 2, delayMs: 20 }
+          const received = yield* Portal.openDialog(portal, DialogService.collector, collector, (dialog) =>
+            Effect.gen(function*() {
+              // the buffer of unsent elements is as large as this side's window: 4
+              const stream = yield* dialog.openStream({ overrun: "dropOldest", window: 4 })
+              yield* Effect.sleep("300 millis")
+              // 50 sends against a credit of 2: none of them waits
+              yield* Effect.forEach(range(50), stream.send, { discard: true }).pipe(Effect.timeout("1 second"))
+              // let the buffer drain before closing
+              yield* Effect.sleep("1 second")
+              yield* stream.close
+              return yield* dialog.result
+            }))
+          assertIncreasing(received)
+          assert.isBelow(received.length, 50, "nothing was dropped")
+          assert.deepStrictEqual(received.slice(-4), [46, 47, 48, 49])
+        })
+      ))
+
+    it.live("dropOldest: a child's sends never wait; a slow parent gets the newest, in order", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const [received, sent] = yield* Portal.openDialog(
+            portal,
+            DialogService.producer,
+            { count: 1000, overrun: "dropOldest", window: 8, lingerMs: 1000 },
+            (dialog) =>
+              Effect.gen(function*() {
+                const stream = yield* dialog.openStream({ window: 2 })
+                const received = yield* Stream.runCollect(Stream.tap(stream.receive, () => Effect.sleep("10 millis")))
+                return [Chunk.toReadonlyArray(received), yield* dialog.result] as const
+              })
+          )
+          assert.strictEqual(sent, 1000, "a dropOldest send failed or waited")
+          assertIncreasing(received)
+          assert.isBelow(received.length, 1000, "nothing was dropped")
+          assert.deepStrictEqual(received.slice(-8), range(8).map((i) => 992 + i))
+        })
+      ))
+
+    it.live("dropOldest: closing right after the sends still delivers the buffered newest elements", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const collector = { window: 2, delayMs: 20 }
+          const received = yield* Portal.openDialog(portal, DialogService.collector, collector, (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream({ overrun: "dropOldest", window: 4 })
+              yield* Effect.sleep("300 millis")
+              yield* Effect.forEach(range(50), stream.send, { discard: true })
+              yield* stream.close
+              return yield* dialog.result
+            }))
+          assertIncreasing(received)
+          assert.strictEqual(received[received.length - 1], 49, `received ${received}`)
+        })
+      ))
+  })
+
+  describe("two-way traffic", () => {
+    it.live("plays 10 rounds of ping-pong, with explicit pulls and with a stream loop (case 27)", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          // explicit receive, one element at a time
+          const [started, pongs, count] = yield* Portal.openDialog(portal, DialogService.pingPong, 10, (dialog) =>
+            Effect.scoped(Effect.gen(function*() {
+              const stream = yield* dialog.openStream()
+              const pull = yield* Stream.toPull(stream.receive)
+              const pongs: Array<string> = []
+              for (let i = 0; i < 10; i++) {
+                yield* stream.send("ping")
+                pongs.push(...Chunk.toReadonlyArray(yield* pull))
+              }
+              yield* stream.close
+              return [dialog.started, pongs, yield* dialog.result] as const
+            })))
+          assert.strictEqual(started, 11)
+          assert.deepStrictEqual(pongs, Array(10).fill("pong"))
+          assert.strictEqual(count, 10)
+          // a loop over the stream: answer each pong with a ping until 10
+          const looped = yield* Portal.openDialog(portal, DialogService.pingPong, 0, (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream()
+              let rounds = 0
+              yield* stream.send("ping")
+              yield* Stream.runForEach(stream.receive, (pong) => {
+                assert.strictEqual(pong, "pong")
+                rounds++
+                return rounds < 10 ? stream.send("ping") : stream.close
+              })
+              return { rounds, count: yield* dialog.result }
+            }))
+          assert.deepStrictEqual(looped, { rounds: 10, count: 10 })
+        })
+      ))
+
+    it.live("mixes request/response with a running stream on one dialog (case 32)", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const seen = yield* Portal.openDialog(portal, DialogService.reqResp, undefined, (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream()
+              const receiver = yield* Effect.fork(Stream.runCollect(stream.receive))
+              for (let i = 0; i < 5; i++) {
+                yield* stream.send("ping")
+                yield* Effect.sleep("60 millis")
+              }
+              yield* stream.close
+              // the child returns once our side is closed: its stream ends with it
+              return Chunk.toReadonlyArray(yield* Fiber.join(receiver))
+            }))
+          assert.strictEqual(seen.filter((m) => m === "pong").length, 5, seen.join(","))
+          assert.isAbove(seen.filter((m) => m === "yo").length, 0)
+          assert.deepStrictEqual(seen.filter((m) => m !== "yo" && m !== "pong"), [])
+        })
+      ))
+
+    it.live("closes the parent's side of the stream when the body ends, so a child reading to the end returns", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const pong = yield* Portal.openDialog(portal, DialogService.pingPong, 1, (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream()
+              yield* stream.send("ping")
+              // tractor: leaving the stream's block sends Stop; here the body's end is that block's end
+              return yield* Stream.runHead(stream.receive)
+            })).pipe(within(5, "the dialog hung"))
+          assert.deepStrictEqual(pong, Option.some("pong"))
+        })
+      ))
+
+    it.live("lets two fibers send on one stream concurrently under backpressure", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const [received, sent] = yield* Portal.openDialog(portal, DialogService.twoSenders, 50, (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream({ window: 2 })
+              const received = yield* Stream.runCollect(Stream.tap(stream.receive, () => Effect.sleep("2 millis")))
+              return [Chunk.toReadonlyArray(received), yield* dialog.result] as const
+            })).pipe(within(10, "a sender hung"))
+          assert.strictEqual(sent, 100)
+          assert.deepStrictEqual(received.filter((n) => n < 1_000_000), range(50))
+          assert.deepStrictEqual(received.filter((n) => n >= 1_000_000), range(50).map((n) => 1_000_000 + n))
+        })
+      ))
+  })
+
+  it.live("raises the child's original error, not the ContextCancelled of the grandchild it cancelled (case 34)", () =>
+    withDialogs((portal) =>
+      Effect.gen(function*() {
+        const module = Url.fileURLToPath(dialogModule)
+        const exit = yield* Effect.exit(Portal.openDialog(portal, DialogService.middle, { module }, () => Effect.void))
+        const error = soleFailure(exit)
+        assert.instanceOf(error, ActorError.RemoteActorError, String(error))
+        if (error instanceof ActorError.RemoteActorError) {
+          assert.strictEqual(error.errorTag, "Kaboom", error.toString())
+          assert.strictEqual(error.source.uid, portal.actor.uid)
+        }
+        // the middle actor did open the grandchild dialog before failing
+        const seen = yield* events(portal)
+        assert.isTrue(seen.some((e) => e.startsWith("middle:grandchild started ")), seen.join(", "))
+      })
+    ), 20_000)
+
+  describe("out-of-band actor cancel (case 36)", () => {
+    for (const cancelFirst of [false, true]) {
+      it.live(
+        cancelFirst
+          ? "exits the background dialog cleanly when it called dialog.cancel before Portal.cancelActor"
+          : "raises ContextCancelled(us) in a background fiber's dialog when we Portal.cancelActor its peer",
+        () =>
+          withDialogs((portal, self) =>
+            Effect.gen(function*() {
+              const entered = yield* Deferred.make<void>()
+              const release = yield* Deferred.make<void>()
+              const background = yield* Effect.fork(
+                Portal.openDialog(portal, DialogService.sleeper, "s36", (dialog) =>
+                  Effect.gen(function*() {
+                    if (cancelFirst) {
+                      yield* dialog.cancel
+                      yield* Effect.either(dialog.result)
+                    }
+                    yield* Deferred.succeed(entered, undefined)
+                    yield* Deferred.await(release)
+                    return "released"
+                  }))
+              )
+              yield* Deferred.await(entered)
+              yield* Portal.cancelActor(portal, { timeout: "5 seconds" })
+              yield* Deferred.succeed(release, undefined)
+              const exit = yield* Fiber.await(background).pipe(Effect.timeout("5 seconds"))
+              if (cancelFirst) assert.deepStrictEqual(exit, Exit.succeed("released"))
+              else assertCancelledBy(soleFailure(exit), self)
+              yield* assertGone(portal.actor)
+            })
+          )
+      )
+    }
+  })
+
+  it.live("fails the dialog with TransportClosed when the child's process dies after opening a stream (case 40)", () =>
+    Effect.gen(function*() {
+      const start = Date.now()
+      const [exit, pid] = yield* Effect.scoped(Effect.gen(function*() {
+        // no nursery body to interrupt: what we observe is the dialog's own failure
+        const nursery = yield* Nursery.make()
+        const portal = yield* Nursery.spawn(nursery, "dier", { modules: [dialogModule] })
+        const exit = yield* Effect.exit(Portal.openDialog(portal, DialogService.dieAfterOpen, undefined, (dialog) =>
+          Effect.gen(function*() {
+            const stream = yield* dialog.openStream()
+            return yield* Stream.runCollect(stream.receive)
+          })).pipe(Effect.timeout("10 seconds")))
+        return [exit, portal.actor.pid] as const
+      }))
+      const error = soleFailure(exit)
+      assert.instanceOf(error, ActorError.TransportClosed, String(error))
+      assert.strictEqual((error as ActorError.TransportClosed).actor.pid, pid)
+      assert.isBelow(Date.now() - start, 10_000)
+      assert.isFalse(isAlive(pid))
+    }))
+
+  describe("local fan-out of a dialog stream (case 31)", () => {
+    it.live("gives each of 10 subscribers, subscribed before start, the full 1000-element sequence", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const producer = { count: 1000, overrun: "backpressure" } as const
+          const all = yield* Portal.openDialog(portal, DialogService.producer, producer, (dialog) =>
+            Effect.scoped(Effect.gen(function*() {
+              const stream = yield* dialog.openStream()
+              const hub = yield* MsgStream.broadcast(stream.receive, { capacity: 1000 })
+              const subscribers = yield* Effect.forEach(range(10), () => hub.subscribe)
+              yield* hub.start
+              const collect = <E>(s: Stream.Stream<number, E>) =>
+                Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
+              return yield* Effect.forEach(subscribers, collect, { concurrency: "unbounded" })
+            })))
+          assert.strictEqual(all.length, 10)
+          for (const values of all) assert.deepStrictEqual(values, range(1000))
+        })
+      ))
+
+    it.live("signals Lagged to a slow subscriber, which goes on from the oldest element held; lag skip: no error", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const fanOut = (lag: "signal" | "skip") =>
+            Portal.openDialog(portal, DialogService.producer, { count: 1000, overrun: "backpressure" }, (dialog) =>
+              Effect.scoped(Effect.gen(function*() {
+                const stream = yield* dialog.openStream()
+                const hub = yield* MsgStream.broadcast(stream.receive, { capacity: 16, lag })
+                const slow = yield* hub.subscribe
+                yield* hub.start
+                const received: Array<number> = []
+                let skipped = 0
+                let lags = 0
+                // re-pulling the same subscription after a Lagged continues it
+                while (true) {
+                  const r = yield* Effect.either(
+                    Stream.runForEach(slow, (n) =>
+                      Effect.zipRight(Effect.sleep("2 millis"), body(() => received.push(n))()))
+                  )
+                  if (Either.isRight(r)) break
+                  assert.instanceOf(r.left, MsgStream.Lagged)
+                  lags++
+                  skipped += (r.left as MsgStream.Lagged).skipped
+                }
+                return { received, skipped, lags }
+              })))
+          const signalled = yield* fanOut("signal")
+          assert.isAbove(signalled.lags, 0, "the slow subscriber never lagged")
+          assert.isAbove(signalled.skipped, 0)
+          assertIncreasing(signalled.received)
+          assert.strictEqual(signalled.received.length + signalled.skipped, 1000)
+          assert.strictEqual(signalled.received[signalled.received.length - 1], 999)
+          const skipping = yield* fanOut("skip")
+          assert.strictEqual(skipping.lags, 0)
+          assertIncreasing(skipping.received)
+          assert.isBelow(skipping.received.length, 1000)
+          assert.strictEqual(skipping.received[skipping.received.length - 1], 999)
+        })
+      ))
+  })
+
+  it.live("multiplexes dialogs and calls on one actor: a stalled consumer blocks no other dialog or call", () =>
+    withDialogs((portal) =>
+      Effect.gen(function*() {
+        const stalledOpen = yield* Deferred.make<void>()
+        // a producer of 100,000 elements whose consumer reads nothing: the child soon waits on credit
+        const stalled = yield* Effect.fork(
+          Portal.openDialog(portal, DialogService.producer, { count: 100_000, overrun: "backpressure" }, (dialog) =>
+            Effect.gen(function*() {
+              yield* dialog.openStream({ window: 4 })
+              yield* Deferred.succeed(stalledOpen, undefined)
+              return yield* Effect.never
+            }))
+        )
+        yield* Deferred.await(stalledOpen)
+        const others = yield* Effect.all([
+          Portal.openDialog(portal, DialogService.pingPong, 1, (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream()
+              let rounds = 0
+              yield* stream.send("ping")
+              yield* Stream.runForEach(stream.receive, () => ++rounds < 10 ? stream.send("ping") : stream.close)
+              return yield* dialog.result
+            })),
+          Portal.openDialog(portal, DialogService.producer, { count: 5_000, overrun: "backpressure" }, (dialog) =>
+            Effect.flatMap(dialog.openStream(), (stream) => Stream.runCount(stream.receive))),
+          Portal.call(portal, DialogService.ping, "through")
+        ], { concurrency: "unbounded" }).pipe(Effect.timeout("10 seconds"))
+        assert.deepStrictEqual(others, [10, 5_000, "pong through"])
+        // the stalled dialog is still there, still stalled
+        assert.isNull(stalled.unsafePoll())
+        const exit = yield* Fiber.interrupt(stalled)
+        assert.isTrue(Exit.isInterrupted(exit))
+      })
+    ))
+})
+
+/** A random script for one side of a dialog: sends (of values unique to the side), closes, cancels, pauses. */
+const scriptArbitrary = FastCheck.array(
+  FastCheck.oneof(
+    { weight: 6, arbitrary: FastCheck.constant("send" as const) },
+    { weight: 1, arbitrary: FastCheck.constant("close" as const) },
+    { weight: 1, arbitrary: FastCheck.constant("cancel" as const) },
+    { weight: 2, arbitrary: FastCheck.integer({ min: 0, max: 15 }) }
+  ),
+  { maxLength: 12 }
+)
+
+const toSteps = (script: ReadonlyArray<"send" | "close" | "cancel" | number>, firstValue: number): Array<Step> => {
+  let next = firstValue
+  return script.map((s): Step =>
+    s === "send" ? { op: "send", value: next++ } : typeof s === "number" ? { op: "sleep", ms: s } : { op: s }
+  )
+}
+
+/**
+ * The values of the sends before the side's stream ended: its first close, or for the child its
+ * self-cancel (the parent's `dialog.cancel` ends the child's side, not the parent's own sends).
+ */
+const sendsBeforeEnd = (steps: ReadonlyArray<Step>, side: "parent" | "child"): Array<number> => {
+  const out: Array<number> = []
+  for (const step of steps) {
+    if (step.op === "close" || (step.op === "cancel" && side === "child")) break
+    if (step.op === "send") out.push(step.value)
+  }
+  return out
+}
+
+const isPrefix = (prefix: ReadonlyArray<number>, of: ReadonlyArray<number>) =>
+  prefix.length <= of.length && prefix.every((v, i) => of[i] === v)
+
+describe("property: random send/close/cancel scripts on both sides of a dialog", () => {
+  it.live("ends each side exactly once, delivers nothing twice, nothing after close, and leaves no process", () =>
+    withDialogs((portal) =>
+      Effect.gen(function*() {
+        const scripts = FastCheck.tuple(scriptArbitrary, scriptArbitrary)
+        const samples = FastCheck.sample(scripts, { seed: 20240607, numRuns: 20 })
+        for (let run = 0; run < samples.length; run++) {
+          const [parentScript, childScript] = samples[run]!
+          const parentSteps = toSteps(parentScript, 0)
+          const childSteps = toSteps(childScript, 1_000)
+          const label = `run ${run}: parent ${JSON.stringify(parentScript)}, child ${JSON.stringify(childScript)}`
+          const parentSent: Array<number> = []
+          const parentReceived: Array<number> = []
+          let parentCancelled = false
+          const exit = yield* Effect.exit(
+            Portal.openDialog(portal, DialogService.scripted, { run, steps: childSteps }, (dialog) =>
+              Effect.gen(function*() {
+                const stream = yield* dialog.openStream()
+                const receiver = yield* Effect.fork(
+                  Effect.either(Stream.runForEach(stream.receive, (n) => body(() => parentReceived.push(n))()))
+                )
+                for (const step of parentSteps) {
+                  if (step.op === "send") {
+                    if (Either.isRight(yield* Effect.either(stream.send(step.value)))) parentSent.push(step.value)
+                  } else if (step.op === "close") yield* stream.close
+                  else if (step.op === "cancel") {
+                    parentCancelled = true
+                    yield* dialog.cancel
+                  } else yield* Effect.sleep(step.ms)
+                }
+                yield* stream.close
+                return yield* Fiber.join(receiver)
+              })
+            ).pipe(within(10, `hung: ${label}`))
+          )
+          const childCancels = childSteps.some((s) => s.op === "cancel")
+          const anyCancel = childCancels || parentCancelled
+
+          // the parent's side ends once: with its value, or (if the child cancelled itself) that ContextCancelled
+          if (Exit.isFailure(exit)) {
+            assert.isTrue(childCancels, `${label}: ${Cause.pretty(exit.cause)}`)
+            assertCancelledBy(soleFailure(exit), portal.actor)
+          }
+
+          // the child's side ended once, and reported it
+          const reports = (yield* Portal.call(portal, DialogService.reports, undefined)).filter((r) => r.run === run)
+          assert.strictEqual(reports.length, 1, `${label}: ${reports.length} outcomes on the child's side`)
+          const child: ScriptReport = reports[0]!
+          if (!anyCancel) assert.strictEqual(child.outcome, "returned", label)
+          if (child.outcome === "failed") assert.fail(`${label}: the child's side failed`)
+
+          // no element twice, out of order, or after its sender closed (or cancelled)
+          const parentMaySend = sendsBeforeEnd(parentSteps, "parent")
+          const childMaySend = sendsBeforeEnd(childSteps, "child")
+          assert.isTrue(isPrefix(parentSent, parentMaySend), `${label}: parent sent ${parentSent}`)
+          assert.isTrue(isPrefix(child.sent, childMaySend), `${label}: child sent ${child.sent}`)
+          assert.isTrue(isPrefix(child.received, parentSent), `${label}: child got ${child.received} of ${parentSent}`)
+          assert.isTrue(isPrefix(parentReceived, child.sent), `${label}: parent got ${parentReceived} of ${child.sent}`)
+          if (!anyCancel) {
+            // nobody cancelled: everything sent arrived
+            assert.isTrue(Exit.isSuccess(exit), label)
+            assert.deepStrictEqual(parentSent, parentMaySend, label)
+            assert.deepStrictEqual(child.sent, childMaySend, label)
+            assert.deepStrictEqual(child.received, parentSent, label)
+            assert.deepStrictEqual(parentReceived, child.sent, label)
+          }
+        }
+        // the scripts were varied enough to exercise each ending
+        const all = yield* Portal.call(portal, DialogService.reports, undefined)
+        assert.strictEqual(all.length, samples.length)
+        assert.isTrue(all.some((r) => r.outcome === "returned"), "no run returned")
+        assert.isTrue(all.some((r) => r.outcome === "interrupted"), "no run was cancelled")
+        // the actor survived every one of them
+        assert.strictEqual(yield* Portal.call(portal, DialogService.ping, "after"), "pong after")
+      })
+    ), 60_000)
+})

@@ -1,0 +1,206 @@
+/**
+ * Server streams over real processes (tractor's one-way `open_stream_from`, §4.2 cases 28 and 30):
+ * ordering, early close, credit-based backpressure, volume, consumer restarts, typed errors and a
+ * producer whose process dies.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as ActorError from "../src/ActorError.ts"
+import * as Nursery from "../src/Nursery.ts"
+import * as Portal from "../src/Portal.ts"
+import { StreamFailed, StreamService } from "./fixtures/streamService.ts"
+import { checkOrphansAfterEach, fixture, isAlive } from "./utils/index.ts"
+
+checkOrphansAfterEach()
+
+const streamModule = fixture("streamService.ts")
+
+const withStreamer = <A, E>(body: (portal: Portal.Portal) => Effect.Effect<A, E>) =>
+  Nursery.open((nursery) => Effect.flatMap(Nursery.spawn(nursery, "streamer", { modules: [streamModule] }), body))
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+
+describe("Streams", () => {
+  it.live("delivers a server stream's values in order, then ends; an empty stream just ends", () =>
+    withStreamer((portal) =>
+      Effect.gen(function*() {
+        const values = yield* Stream.runCollect(Portal.stream(portal, StreamService.range, 10))
+        assert.deepStrictEqual(Chunk.toReadonlyArray(values), range(10))
+        const none = yield* Stream.runCollect(Portal.stream(portal, StreamService.range, 0))
+        assert.strictEqual(Chunk.size(none), 0)
+      })
+    ))
+
+  it.live("multiplexes two streams from one portal concurrently", () =>
+    withStreamer((portal) =>
+      Effect.gen(function*() {
+        const [a, b] = yield* Effect.all([
+          Stream.runCollect(Portal.stream(portal, StreamService.range, 5_000)),
+          Stream.runCollect(Portal.stream(portal, StreamService.range, 3_000))
+        ], { concurrency: 2 })
+        assert.deepStrictEqual(Chunk.toReadonlyArray(a), range(5_000))
+        assert.deepStrictEqual(Chunk.toReadonlyArray(b), range(3_000))
+      })
+    ))
+
+  it.live("closing early (take) interrupts the remote producer and runs its finalizers; the actor answers on", () =>
+    withStreamer((portal) =>
+      Effect.gen(function*() {
+        const first = yield* Stream.runCollect(Stream.take(Portal.stream(portal, StreamService.endless, undefined), 5))
+        assert.deepStrictEqual(Chunk.toReadonlyArray(first), range(5))
+        // the stream's end waited for the producer's acknowledgement: its finalizer has run
+        const after = yield* Portal.call(portal, StreamService.counters, undefined)
+        assert.strictEqual(after.started, 1)
+        assert.strictEqual(after.finalized, 1, "the remote producer's finalizer did not run")
+        // the producer is stopped, not running on in the background
+        yield* Effect.sleep("300 millis")
+        const later = yield* Portal.call(portal, StreamService.counters, undefined)
+        assert.strictEqual(later.pulled, after.pulled, "the remote producer kept producing after the stream closed")
+        assert.strictEqual(yield* Portal.call(portal, StreamService.ping, "still there"), "pong still there")
+        // and it can stream again
+        const again = yield* Stream.runCollect(Stream.take(Portal.stream(portal, StreamService.endless, undefined), 3))
+        assert.deepStrictEqual(Chunk.toReadonlyArray(again), range(3))
+        const counters = yield* Portal.call(portal, StreamService.counters, undefined)
+        assert.deepStrictEqual([counters.started, counters.finalized], [2, 2])
+      })
+    ))
+
+  it.live("never lets the producer run ahead of the consumer by more than the window", () =>
+    withStreamer((portal) =>
+      Effect.gen(function*() {
+        const window = 16
+        const pulledWhileStalled = yield* Effect.scoped(Effect.gen(function*() {
+          const pull = yield* Stream.toPull(Portal.stream(portal, StreamService.endless, undefined, { window }))
+          const chunk = yield* pull
+          assert.strictEqual(Chunk.unsafeHead(chunk), 0)
+          // the consumer stalls: the producer fills the window (give it up to 5 s)...
+          const pulled = Effect.map(Portal.call(portal, StreamService.counters, undefined), (c) => c.pulled)
+          const deadline = Date.now() + 5_000
+          while ((yield* pulled) < window && Date.now() < deadline) yield* Effect.sleep("20 millis")
+          // ...and must stop there
+          yield* Effect.sleep("300 millis")
+          return yield* pulled
+        }))
+        // the window plus the element in the producer's hand when its credit ran out
+        assert.isAtMost(pulledWhileStalled, window + 2, `the producer ran ${pulledWhileStalled} elements ahead`)
+        assert.isAtLeast(pulledWhileStalled, window, "the producer did not use its window")
+      })
+    ))
+
+  it.live("delivers 1,000,000 small numbers complete, in order, in batches", () =>
+    withStreamer((portal) =>
+      Effect.gen(function*() {
+        const n = 1_000_000
+        let expected = 0
+        let chunks = 0
+        let outOfOrder = 0
+        const start = Date.now()
+        yield* Portal.stream(portal, StreamService.range, n).pipe(
+          Stream.runForEachChunk((chunk) =>
+            Effect.sync(() => {
+              chunks++
+              for (const value of chunk) {
+                if (value !== expected) outOfOrder++
+                expected++
+              }
+            })
+          )
+        )
+        const elapsed = Date.now() - start
+        assert.strictEqual(expected, n)
+        assert.strictEqual(outOfOrder, 0)
+        // one chunk per Yield batch: a round trip per element would make a million of them
+        assert.isBelow(chunks, n / 10, `${chunks} batches for ${n} elements`)
+        assert.isBelow(elapsed, 30_000)
+      })
+    ), 60_000)
+
+  it.live("keeps an open stream across consumer restarts: every value is received exactly once (case 30)", () =>
+    withStreamer((portal) =>
+      Effect.gen(function*() {
+        const n = 11
+        const received: Array<number> = []
+        let consumers = 0
+        yield* Effect.scoped(Effect.gen(function*() {
+          const pull = yield* Stream.toPull(Portal.stream(portal, StreamService.slow, { n, delayMs: 30 }))
+          let done = false
+          while (!done) {
+            // a new consumer task, cancelled by us as soon as it has seen an even value
+            consumers++
+            const sawEven = yield* Deferred.make<void>()
+            const consumer = yield* Effect.fork(Effect.forever(
+              Effect.flatMap(pull, (chunk) =>
+                Effect.sync(() => {
+                  for (const value of chunk) received.push(value)
+                  return Chunk.some(chunk, (value) => value % 2 === 0)
+                })).pipe(Effect.flatMap((even) => even ? Deferred.succeed(sawEven, undefined) : Effect.void))
+            ))
+            const ended = yield* Effect.raceFirst(
+              Effect.as(Deferred.await(sawEven), false),
+              Effect.as(Fiber.await(consumer), true)
+            )
+            // the consumer is blocked in (or about to enter) the next pull: cancel it there
+            const exit = yield* Fiber.interrupt(consumer)
+            if (ended || (Exit.isFailure(exit) && Option.isSome(Exit.causeOption(exit)) && !Exit.isInterrupted(exit))) {
+              done = true
+            }
+          }
+        }))
+        assert.deepStrictEqual(received, range(n))
+        // 0, 2, 4, 6, 8, 10: a restart after each even value, the last consumer sees the end
+        assert.isAtLeast(consumers, 6)
+      })
+    ))
+
+  it.live("fails with the declared error, typed, after the elements sent before it", () =>
+    withStreamer((portal) =>
+      Effect.gen(function*() {
+        const seen: Array<number> = []
+        const error = yield* Portal.stream(portal, StreamService.failing, 3).pipe(
+          Stream.runForEach((n) => Effect.sync(() => seen.push(n))),
+          Effect.flip
+        )
+        assert.deepStrictEqual(seen, [0, 1, 2])
+        assert.instanceOf(error, StreamFailed)
+        assert.strictEqual(error._tag, "StreamFailed")
+        if (error instanceof StreamFailed) assert.strictEqual(error.after, 3)
+        // a failed stream is that stream's business: the actor is fine
+        assert.strictEqual(yield* Portal.call(portal, StreamService.ping, "after"), "pong after")
+      })
+    ))
+
+  it.live("fails with TransportClosed when the producing actor's process dies mid-stream", () =>
+    Effect.gen(function*() {
+      const seen: Array<number> = []
+      const [error, pid, joined] = yield* Effect.scoped(Effect.gen(function*() {
+        // a nursery without a body to interrupt: the stream's own failure is what we observe
+        const nursery = yield* Nursery.make<ActorError.TransportClosed>()
+        const portal = yield* Nursery.spawn(nursery, "crasher", { modules: [streamModule] })
+        const start = Date.now()
+        const error = yield* Portal.stream(portal, StreamService.crash, 3).pipe(
+          Stream.runForEach((n) => Effect.sync(() => seen.push(n))),
+          Effect.flip,
+          Effect.timeout("10 seconds")
+        )
+        assert.isBelow(Date.now() - start, 5_000)
+        // the nursery saw the crash too (one-cancels-all)
+        const joined = yield* Effect.either(Nursery.join(nursery))
+        return [error, portal.actor.pid, joined] as const
+      }))
+      assert.deepStrictEqual(seen, [0, 1, 2])
+      assert.instanceOf(error, ActorError.TransportClosed, String(error))
+      if (error instanceof ActorError.TransportClosed) {
+        assert.strictEqual(error.actor.pid, pid)
+        assert.match(error.reason, /SIGKILL/)
+      }
+      assert.isTrue(Either.isLeft(joined) && joined.left instanceof ActorError.TransportClosed)
+      assert.isFalse(isAlive(pid))
+    }))
+})
