@@ -75,6 +75,47 @@ export interface Pending {
 const decodeMessage = Schema.decodeUnknownEither(Message.Message)
 const framePrefix = /^\{"_tag":"(\w+)","id":(\d+)/
 
+const callHeads = new WeakMap<object, readonly [string, string]>()
+
+/** The constant parts of a `Call` frame for one function, in the field order of `Message.Call`. */
+const callHead = (spec: { readonly protocol: string; readonly name: string }): readonly [string, string] => {
+  let head = callHeads.get(spec)
+  if (head === undefined) {
+    head = [`{"_tag":"Call","id":`, `,"protocol":${JSON.stringify(spec.protocol)},"fn":${JSON.stringify(spec.name)}`]
+    callHeads.set(spec, head)
+  }
+  return head
+}
+
+const isId = (u: unknown): u is number => typeof u === "number"
+
+/**
+ * The frequent message kinds, checked by hand: the same structure the `Message` schemas describe
+ * (their unknown-typed fields need no decoding), without the schema union's per-frame work. Anything
+ * else, or anything that does not pass, goes through the schemas.
+ */
+const fastCheck = (u: unknown): Message.Message | undefined => {
+  if (typeof u !== "object" || u === null) return undefined
+  const m = u as Record<string, unknown>
+  switch (m["_tag"]) {
+    case "Call":
+      return isId(m["id"]) && typeof m["protocol"] === "string" && typeof m["fn"] === "string"
+        ? m as typeof Message.Call.Type
+        : undefined
+    case "Success":
+    case "Started":
+    case "Interrupt":
+    case "Stop":
+      return isId(m["id"]) ? m as Message.Message : undefined
+    case "Yield":
+      return isId(m["id"]) && Array.isArray(m["values"]) ? m as typeof Message.Yield.Type : undefined
+    case "Credit":
+      return isId(m["id"]) && typeof m["n"] === "number" ? m as typeof Message.Credit.Type : undefined
+    default:
+      return undefined
+  }
+}
+
 /** @internal */
 export const defaultMaxMessageBytes = 64 * 1024 * 1024
 
@@ -117,7 +158,11 @@ export class Link {
 
   /** Queues a frame; returns its size when it is over the limit (and was not sent). */
   send(msg: Message.Encoded): number | undefined {
-    const line = JSON.stringify(msg)
+    return this.sendLine(JSON.stringify(msg))
+  }
+
+  /** Queues one frame already in JSON (hot paths build theirs from cached pieces). */
+  sendLine(line: string): number | undefined {
     if (line.length * 3 > this.maxMessageBytes) {
       const size = Buffer.byteLength(line)
       if (size > this.maxMessageBytes) return size
@@ -166,7 +211,9 @@ export class Link {
     this.nextId += 2
     this.pending.set(id, { protocol: spec.protocol, name: spec.name, codec, resume, onAck: undefined })
     if (endpoint !== undefined) this.endpoints.set(id, endpoint)
-    const tooLarge = this.send({ _tag: "Call", id, protocol: spec.protocol, fn: spec.name, payload: encoded.right })
+    const json = JSON.stringify(encoded.right)
+    const head = callHead(spec)
+    const tooLarge = this.sendLine(json === undefined ? `${head[0]}${id}${head[1]}}` : `${head[0]}${id}${head[1]},"payload":${json}}`)
     if (tooLarge !== undefined) {
       this.pending.delete(id)
       this.endpoints.delete(id)
@@ -326,9 +373,12 @@ export class Link {
     } catch (e) {
       return this.badFrame(line, `not JSON (${(e as Error).message})`)
     }
-    const decoded = decodeMessage(value)
-    if (Either.isLeft(decoded)) return this.badFrame(line, describeParseError(decoded.left))
-    const msg = decoded.right
+    let msg = fastCheck(value)
+    if (msg === undefined) {
+      const decoded = decodeMessage(value)
+      if (Either.isLeft(decoded)) return this.badFrame(line, describeParseError(decoded.left))
+      msg = decoded.right
+    }
     switch (msg._tag) {
       case "Call":
         return this.serve(msg)
@@ -410,9 +460,18 @@ export class Link {
     const id = msg.id
     let effect: Effect.Effect<unknown, unknown, Actor.CurrentActor>
     switch (served.spec.kind) {
-      case "fn":
-        effect = Effect.suspend(() => served.handler(payload.right) as Effect.Effect<unknown, unknown, Actor.CurrentActor>)
+      case "fn": {
+        let result: unknown
+        try {
+          result = served.handler(payload.right)
+        } catch (defect) {
+          result = Exit.die(defect)
+        }
+        // `Effect.succeed`/`Effect.fail` are already exits: answer without a fiber
+        if (Exit.isExit(result)) return this.answer(id, served, result)
+        effect = result as Effect.Effect<unknown, unknown, Actor.CurrentActor>
         break
+      }
       case "stream": {
         const outbox = new Outbox(this, id, schemaCodec(served.spec.element).encode, served)
         this.endpoints.set(id, { onCredit: (n) => outbox.grant(n) })
@@ -446,7 +505,10 @@ export class Link {
       if (Either.isLeft(value)) {
         return this.reply(id, raised(this.msgTypeError(served.protocol, served.name, "success", value.left, this.self)))
       }
-      const tooLarge = this.send({ _tag: "Success", id, value: value.right })
+      const json = JSON.stringify(value.right)
+      const tooLarge = this.sendLine(
+        json === undefined ? `{"_tag":"Success","id":${id}}` : `{"_tag":"Success","id":${id},"value":${json}}`
+      )
       if (tooLarge !== undefined) {
         this.reply(id, raised(this.tooLarge(this.self, tooLarge, `the result of ${served.protocol}.${served.name}`)))
       }
