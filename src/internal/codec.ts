@@ -8,6 +8,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import type * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import type * as Message from "../Message.js"
@@ -40,11 +41,18 @@ export const schemaCodec = (schema: Actor.AnySchema): SchemaCodec => {
   let codec = schemaCache.get(schema)
   if (codec === undefined) {
     const s = schema as Schema.Schema<any, any>
-    codec = {
-      encode: Schema.encodeUnknownEither(s, parseOptions),
-      decode: Schema.decodeUnknownEither(s, parseOptions),
-      is: Schema.is(s)
-    }
+    const is = Schema.is(s)
+    const encode = Schema.encodeUnknownEither(s, parseOptions)
+    const decode = Schema.decodeUnknownEither(s, parseOptions)
+    // without transformations the wire form is the value itself: checking it is enough, no copy
+    const identity = SchemaAST.typeAST(s.ast) === SchemaAST.encodedAST(s.ast)
+    codec = identity
+      ? {
+        encode: (u) => (is(u) ? Either.right(u) : encode(u)),
+        decode: (u) => (is(u) ? Either.right(u) : decode(u)),
+        is
+      }
+      : { encode, decode, is }
     schemaCache.set(schema, codec)
   }
   return codec
