@@ -176,6 +176,26 @@ describe("Streams", () => {
       })
     ))
 
+  it.live("fails with ContextCancelled naming us when we cancel the producing actor mid-stream", () =>
+    withStreamer((portal) =>
+      Effect.gen(function*() {
+        const seen: Array<number> = []
+        const consumer = yield* Effect.fork(
+          Portal.stream(portal, StreamService.slow, { n: 1_000, delayMs: 10 }).pipe(
+            Stream.runForEach((n) => Effect.sync(() => seen.push(n))),
+            Effect.flip
+          )
+        )
+        while (seen.length < 3) yield* Effect.sleep("10 millis")
+        yield* Portal.cancelActor(portal, { timeout: "5 seconds" })
+        const error = yield* Fiber.join(consumer).pipe(Effect.timeout("5 seconds"))
+        assert.instanceOf(error, ActorError.ContextCancelled, String(error))
+        const self = (error as ActorError.ContextCancelled).canceller
+        assert.strictEqual(self.pid, process.pid)
+        assert.isBelow(seen.length, 1_000)
+      })
+    ))
+
   it.live("fails with TransportClosed when the producing actor's process dies mid-stream", () =>
     Effect.gen(function*() {
       const seen: Array<number> = []
