@@ -176,6 +176,37 @@ describe("Streams", () => {
       })
     ))
 
+  describe("maxMessageBytes", () => {
+    const withSmallFrames = <A, E>(body: (portal: Portal.Portal) => Effect.Effect<A, E>) =>
+      Nursery.open((nursery) =>
+        Effect.flatMap(
+          Nursery.spawn(nursery, "streamer", { modules: [streamModule], maxMessageBytes: 10_000 }),
+          body
+        )
+      )
+
+    it.live("fails with MessageTooLarge when one element is over the limit; the actor keeps answering", () =>
+      withSmallFrames((portal) =>
+        Effect.gen(function*() {
+          const huge = Portal.stream(portal, StreamService.strings, { count: 3, size: 20_000 })
+          const error = yield* Effect.flip(Stream.runDrain(huge))
+          const tag = ActorError.RemoteActorError.is(error) ? error.errorTag : (error as { _tag?: string })._tag
+          assert.strictEqual(tag, "MessageTooLarge", String(error))
+          assert.strictEqual(yield* Portal.call(portal, StreamService.ping, "after"), "pong after")
+        })
+      ))
+
+    it.live("delivers a stream of elements that each fit the limit, however many there are per batch", () =>
+      withSmallFrames((portal) =>
+        Effect.gen(function*() {
+          const small = Portal.stream(portal, StreamService.strings, { count: 1_000, size: 100 })
+          const values = yield* Stream.runCollect(small)
+          assert.strictEqual(Chunk.size(values), 1_000)
+          assert.strictEqual(Chunk.unsafeGet(values, 999), "999".padEnd(100, "."))
+        })
+      ))
+  })
+
   it.live("fails with ContextCancelled naming us when we cancel the producing actor mid-stream", () =>
     withStreamer((portal) =>
       Effect.gen(function*() {
