@@ -13,6 +13,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as ActorError from "../src/ActorError.ts"
+import * as MsgStream from "../src/MsgStream.ts"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { StreamFailed, StreamService } from "./fixtures/streamService.ts"
@@ -27,6 +28,10 @@ const withStreamer = <A, E>(body: (portal: Portal.Portal) => Effect.Effect<A, E>
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
+const assertIncreasing = (values: ReadonlyArray<number>) => {
+  for (let i = 1; i < values.length; i++) assert.isAbove(values[i]!, values[i - 1]!, `not increasing at ${i}`)
+}
+
 describe("Streams", () => {
   it.live("delivers a server stream's values in order, then ends; an empty stream just ends", () =>
     withStreamer((portal) =>
@@ -35,6 +40,16 @@ describe("Streams", () => {
         assert.deepStrictEqual(Chunk.toReadonlyArray(values), range(10))
         const none = yield* Stream.runCollect(Portal.stream(portal, StreamService.range, 0))
         assert.strictEqual(Chunk.size(none), 0)
+      })
+    ))
+
+  it.live("decodes elements through their schema: dates arrive as Date instances", () =>
+    withStreamer((portal) =>
+      Effect.gen(function*() {
+        const dates = Chunk.toReadonlyArray(yield* Stream.runCollect(Portal.stream(portal, StreamService.dates, 3)))
+        assert.deepStrictEqual(dates.map((d) => d instanceof Date), [true, true, true])
+        const days = dates.map((d) => d.toISOString().slice(0, 10))
+        assert.deepStrictEqual(days, ["2020-01-01", "2020-01-02", "2020-01-03"])
       })
     ))
 
@@ -69,6 +84,23 @@ describe("Streams", () => {
         assert.deepStrictEqual(Chunk.toReadonlyArray(again), range(3))
         const counters = yield* Portal.call(portal, StreamService.counters, undefined)
         assert.deepStrictEqual([counters.started, counters.finalized], [2, 2])
+      })
+    ))
+
+  it.live("stops the remote producer when the scope of a broadcast of its stream closes", () =>
+    withStreamer((portal) =>
+      Effect.gen(function*() {
+        const first = yield* Effect.scoped(Effect.gen(function*() {
+          const source = Portal.stream(portal, StreamService.endless, undefined)
+          const hub = yield* MsgStream.broadcast(source, { capacity: 64, lag: "skip" })
+          const subscriber = yield* hub.subscribe
+          yield* hub.start
+          return Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(subscriber, 10)))
+        }))
+        assert.strictEqual(first.length, 10)
+        assertIncreasing(first)
+        const counters = yield* Portal.call(portal, StreamService.counters, undefined)
+        assert.deepStrictEqual([counters.started, counters.finalized], [1, 1])
       })
     ))
 

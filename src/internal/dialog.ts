@@ -79,10 +79,28 @@ abstract class DialogEnd implements Endpoint {
     else this.credit += n
   }
   onYield(values: ReadonlyArray<unknown>) {
+    if (this.draining) {
+      this.link.send({ _tag: "Credit", id: this.id, n: values.length })
+      return
+    }
     this.side?.inbox.push(values)
   }
   onStop() {
     this.end()
+  }
+
+  private draining = false
+
+  /**
+   * Nobody will read this end any more: what the peer still sends is discarded and credited back at
+   * once (what was queued too), so a peer blocked on its window can reach its result.
+   */
+  protected drain() {
+    if (this.draining) return
+    this.draining = true
+    const queued = this.side?.inbox.discard() ?? 0
+    const n = this.side === undefined ? defaultWindow : queued
+    if (n > 0) this.link.send({ _tag: "Credit", id: this.id, n })
   }
 }
 
@@ -112,7 +130,11 @@ export class ChildDialog extends DialogEnd implements Actor.ActorContext<unknown
       return this.open(this.spec.childSends, this.spec.parentSends, options)
     })
 
-  readonly cancel = Effect.interrupt
+  /** Cancels this side of the dialog from any fiber of the handler: the handler's fiber ends. */
+  readonly cancel: Effect.Effect<never> = Effect.suspend(() => {
+    this.link.running.get(this.id)?.unsafeInterruptAsFork(FiberId.none)
+    return Effect.interrupt
+  })
 
   /** The parent's side failed (or the link broke): that error reaches our stream, our work stops. */
   onAbort(error: unknown) {
@@ -201,9 +223,13 @@ class ParentDialog extends DialogEnd {
     this.body.unsafeInterruptAsFork(FiberId.none)
   }
 
-  /** The body is done: our side of the stream is closed, as leaving tractor's stream block does. */
+  /**
+   * The body is done: our side of the stream is closed, as leaving tractor's stream block does, and
+   * what the child still sends is drained until its result arrives.
+   */
   closeSide() {
     this.side?.outbox.close()
+    if (this.final === undefined) this.drain()
   }
 
   readonly awaitStarted = this.until(() =>

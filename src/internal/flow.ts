@@ -98,14 +98,19 @@ export class Outbox {
     })
   }
 
+  /** Sends a batch, split in halves until each part fits the frame limit (only a lone element may not). */
   private emit(values: ReadonlyArray<unknown>): ActorError.MessageTooLarge | undefined {
     const size = this.wire.send({ _tag: "Yield", id: this.id, values })
     if (size === undefined) return undefined
+    if (values.length > 1) {
+      const half = Math.ceil(values.length / 2)
+      return this.emit(values.slice(0, half)) ?? this.emit(values.slice(half))
+    }
     return new ActorError.MessageTooLarge({
       actor: this.wire.self,
       size,
       limit: this.wire.maxMessageBytes,
-      message: `a batch of ${values.length} elements of ${this.names.protocol}.${this.names.name} is ${size} bytes, ` +
+      message: `an element of ${this.names.protocol}.${this.names.name} is ${size} bytes as a frame, ` +
         `over the limit of ${this.wire.maxMessageBytes} (maxMessageBytes)`
     })
   }
@@ -181,7 +186,7 @@ export class Inbox {
   private readonly chunks: Array<ReadonlyArray<unknown>> = []
   private ended = false
   private error: unknown = undefined
-  private waiter: (() => void) | undefined
+  private readonly waiters = new Set<() => void>()
 
   constructor(
     readonly wire: Wire,
@@ -214,10 +219,16 @@ export class Inbox {
     return this.ended
   }
 
+  /** Drops what is queued and returns how many elements that was (their credit is the caller's). */
+  discard(): number {
+    let n = 0
+    for (const chunk of this.chunks) n += chunk.length
+    this.chunks.length = 0
+    return n
+  }
+
   private wake() {
-    const waiter = this.waiter
-    this.waiter = undefined
-    waiter?.()
+    for (const waiter of [...this.waiters]) waiter()
   }
 
   readonly pull: Effect.Effect<Chunk.Chunk<unknown>, Option.Option<unknown>> = Effect.suspend(() => {
@@ -228,10 +239,12 @@ export class Inbox {
     }
     if (this.ended) return Effect.fail(this.error === undefined ? Option.none() : Option.some(this.error))
     return Effect.async<void>((resume) => {
-      this.waiter = () => resume(Exit.void)
-      return Effect.sync(() => {
-        this.waiter = undefined
-      })
+      const waiter = () => {
+        this.waiters.delete(waiter)
+        resume(Exit.void)
+      }
+      this.waiters.add(waiter)
+      return Effect.sync(() => this.waiters.delete(waiter))
     }).pipe(Effect.zipRight(this.pull))
   })
 
