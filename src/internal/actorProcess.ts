@@ -274,6 +274,7 @@ export class ActorProcess {
       this.stopping = true
       if (this.exitInfo !== undefined) return
       this.link.send({ _tag: "Cancel", canceller: this.options.parent })
+      this.link.flush()
       if (yield* this.waitExit(graceMillis)) return
       yield* Effect.logDebug(`actor ${format(this.id)} still alive ${graceMillis} ms after the cancel request: SIGTERM`)
       this.kill("SIGTERM")
