@@ -908,18 +908,24 @@ describe("Dialogs", () => {
     ))
 })
 
-/** A random script for one side of a dialog: sends (of values unique to the side), closes, cancels, pauses. */
+/**
+ * A random script for one side of a dialog: sends (of values unique to the side), closes, cancels,
+ * failures (the parent's body raises BodyFailed, the child its declared Refused), pauses.
+ */
 const scriptArbitrary = FastCheck.array(
   FastCheck.oneof(
     { weight: 6, arbitrary: FastCheck.constant("send" as const) },
     { weight: 1, arbitrary: FastCheck.constant("close" as const) },
     { weight: 1, arbitrary: FastCheck.constant("cancel" as const) },
+    { weight: 1, arbitrary: FastCheck.constant("fail" as const) },
     { weight: 2, arbitrary: FastCheck.integer({ min: 0, max: 15 }) }
   ),
   { maxLength: 12 }
 )
 
-const toSteps = (script: ReadonlyArray<"send" | "close" | "cancel" | number>, firstValue: number): Array<Step> => {
+type Script = ReadonlyArray<"send" | "close" | "cancel" | "fail" | number>
+
+const toSteps = (script: Script, firstValue: number): Array<Step> => {
   let next = firstValue
   return script.map((s): Step =>
     s === "send" ? { op: "send", value: next++ } : typeof s === "number" ? { op: "sleep", ms: s } : { op: s }
@@ -927,13 +933,13 @@ const toSteps = (script: ReadonlyArray<"send" | "close" | "cancel" | number>, fi
 }
 
 /**
- * The values of the sends before the side's stream ended: its first close, or for the child its
- * self-cancel (the parent's `dialog.cancel` ends the child's side, not the parent's own sends).
+ * The values of the sends before the side's stream ended: its first close or failure, or for the
+ * child its self-cancel (the parent's `dialog.cancel` ends the child's side, not the parent's sends).
  */
 const sendsBeforeEnd = (steps: ReadonlyArray<Step>, side: "parent" | "child"): Array<number> => {
   const out: Array<number> = []
   for (const step of steps) {
-    if (step.op === "close" || (step.op === "cancel" && side === "child")) break
+    if (step.op === "close" || step.op === "fail" || (step.op === "cancel" && side === "child")) break
     if (step.op === "send") out.push(step.value)
   }
   return out
@@ -942,7 +948,11 @@ const sendsBeforeEnd = (steps: ReadonlyArray<Step>, side: "parent" | "child"): A
 const isPrefix = (prefix: ReadonlyArray<number>, of: ReadonlyArray<number>) =>
   prefix.length <= of.length && prefix.every((v, i) => of[i] === v)
 
-describe("property: random send/close/cancel scripts on both sides of a dialog", () => {
+/** How the child's script ends by itself: its first cancel or fail, if any. */
+const childEnding = (steps: ReadonlyArray<Step>): "cancel" | "fail" | undefined =>
+  steps.find((s): s is { readonly op: "cancel" } | { readonly op: "fail" } => s.op === "cancel" || s.op === "fail")?.op
+
+describe("property: random send/close/cancel/fail scripts on both sides of a dialog", () => {
   it.live("ends each side exactly once, delivers nothing twice, nothing after close, and leaves no process", () =>
     withDialogs((portal) =>
       Effect.gen(function*() {
@@ -956,6 +966,7 @@ describe("property: random send/close/cancel scripts on both sides of a dialog",
           const parentSent: Array<number> = []
           const parentReceived: Array<number> = []
           let parentCancelled = false
+          let parentFailed = false
           const exit = yield* Effect.exit(
             Portal.openDialog(portal, DialogService.scripted, { run, steps: childSteps }, (dialog) =>
               Effect.gen(function*() {
@@ -970,6 +981,9 @@ describe("property: random send/close/cancel scripts on both sides of a dialog",
                   else if (step.op === "cancel") {
                     parentCancelled = true
                     yield* dialog.cancel
+                  } else if (step.op === "fail") {
+                    parentFailed = true
+                    return yield* new BodyFailed({ message: "scripted" })
                   } else yield* Effect.sleep(step.ms)
                 }
                 yield* stream.close
@@ -977,21 +991,35 @@ describe("property: random send/close/cancel scripts on both sides of a dialog",
               })
             ).pipe(within(10, `hung: ${label}`))
           )
-          const childCancels = childSteps.some((s) => s.op === "cancel")
-          const anyCancel = childCancels || parentCancelled
+          const childEnds = childEnding(childSteps)
+          const anyEnding = childEnds !== undefined || parentCancelled || parentFailed
 
-          // the parent's side ends once: with its value, or (if the child cancelled itself) that ContextCancelled
+          // the parent's side ends once: with its value, or with exactly one error that one of the scripts raised
           if (Exit.isFailure(exit)) {
-            assert.isTrue(childCancels, `${label}: ${Cause.pretty(exit.cause)}`)
-            assertCancelledBy(soleFailure(exit), portal.actor)
+            const error = soleFailure(exit)
+            if (error instanceof BodyFailed) assert.isTrue(parentFailed, label)
+            else if (error instanceof Refused) assert.strictEqual(childEnds, "fail", label)
+            else {
+              assert.strictEqual(childEnds, "cancel", `${label}: ${String(error)}`)
+              assertCancelledBy(error, portal.actor)
+            }
+          }
+          // our body's failure always ends the dialog with a failure
+          if (parentFailed) assert.isTrue(Exit.isFailure(exit), label)
+          // a child that ends itself is heard, unless we cancelled or failed first
+          if (childEnds !== undefined && !parentCancelled && !parentFailed) {
+            const error = soleFailure(exit)
+            if (childEnds === "fail") assert.instanceOf(error, Refused, label)
+            else assertCancelledBy(error, portal.actor)
           }
 
           // the child's side ended once, and reported it
           const reports = (yield* Portal.call(portal, DialogService.reports, undefined)).filter((r) => r.run === run)
           assert.strictEqual(reports.length, 1, `${label}: ${reports.length} outcomes on the child's side`)
           const child: ScriptReport = reports[0]!
-          if (!anyCancel) assert.strictEqual(child.outcome, "returned", label)
-          if (child.outcome === "failed") assert.fail(`${label}: the child's side failed`)
+          if (!anyEnding) assert.strictEqual(child.outcome, "returned", label)
+          if (child.outcome === "failed") assert.strictEqual(childEnds, "fail", label)
+          if (child.outcome === "returned") assert.isUndefined(childEnds, label)
 
           // no element twice, out of order, or after its sender closed (or cancelled)
           const parentMaySend = sendsBeforeEnd(parentSteps, "parent")
@@ -1000,8 +1028,8 @@ describe("property: random send/close/cancel scripts on both sides of a dialog",
           assert.isTrue(isPrefix(child.sent, childMaySend), `${label}: child sent ${child.sent}`)
           assert.isTrue(isPrefix(child.received, parentSent), `${label}: child got ${child.received} of ${parentSent}`)
           assert.isTrue(isPrefix(parentReceived, child.sent), `${label}: parent got ${parentReceived} of ${child.sent}`)
-          if (!anyCancel) {
-            // nobody cancelled: everything sent arrived
+          if (!anyEnding) {
+            // nobody cancelled or failed: everything sent arrived
             assert.isTrue(Exit.isSuccess(exit), label)
             assert.deepStrictEqual(parentSent, parentMaySend, label)
             assert.deepStrictEqual(child.sent, childMaySend, label)
@@ -1014,6 +1042,7 @@ describe("property: random send/close/cancel scripts on both sides of a dialog",
         assert.strictEqual(all.length, samples.length)
         assert.isTrue(all.some((r) => r.outcome === "returned"), "no run returned")
         assert.isTrue(all.some((r) => r.outcome === "interrupted"), "no run was cancelled")
+        assert.isTrue(all.some((r) => r.outcome === "failed"), "no child failed")
         // the actor survived every one of them
         assert.strictEqual(yield* Portal.call(portal, DialogService.ping, "after"), "pong after")
       })
