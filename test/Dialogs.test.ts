@@ -33,6 +33,9 @@ const dialogModule = fixture("dialogService.ts")
 /** Our view of DialogSkew: it expects a string where the child's `started` sends a number. */
 const DialogSkewView = Actor.protocol("DialogSkew", { open: Actor.dialog({ started: Schema.String }) })
 
+/** A child that receives slowly and returns what it got once our side is closed. */
+const collector = { window: 2, delayMs: 1 }
+
 class BodyFailed extends Data.TaggedError("BodyFailed")<{ readonly message: string }> {}
 
 /** Spawns the dialog actor in a new nursery; runs `body` with its portal and the nursery's owner (us). */
@@ -153,6 +156,27 @@ describe("Dialogs", () => {
           const remote = soleFailure(exit)
           assert.instanceOf(remote, ActorError.RemoteActorError, String(remote))
           assert.strictEqual((remote as ActorError.RemoteActorError).errorTag, "DialogMisuse")
+        })
+      ))
+  })
+
+  describe("sends that cannot be", () => {
+    it.live("fails a send after close with DialogMisuse, and a send after the child returned too", () =>
+      withDialogs((portal) =>
+        Effect.gen(function*() {
+          const [afterClose, afterReturn] = yield* Portal.openDialog(portal, DialogService.collector, collector, (dialog) =>
+            Effect.gen(function*() {
+              const stream = yield* dialog.openStream()
+              yield* stream.send(1)
+              yield* stream.close
+              const afterClose = yield* Effect.flip(stream.send(2))
+              yield* dialog.result
+              const afterReturn = yield* Effect.flip(stream.send(3))
+              return [afterClose, afterReturn] as const
+            }))
+          // the type of send's error (ActorError) does not include DialogMisuse: read the tag untyped
+          assert.strictEqual((afterClose as { readonly _tag: string })._tag, "DialogMisuse", String(afterClose))
+          assert.strictEqual((afterReturn as { readonly _tag: string })._tag, "DialogMisuse", String(afterReturn))
         })
       ))
   })
