@@ -809,6 +809,22 @@ describe("Dialogs", () => {
       })
     ), 20_000)
 
+  it.live("relays a grandchild's dialog failure through a middle dialog, keeping its source (inception)", () =>
+    withDialogs((portal) =>
+      Effect.gen(function*() {
+        const module = Url.fileURLToPath(dialogModule)
+        const exit = yield* Effect.exit(Portal.openDialog(portal, DialogService.relay, { module }, () => Effect.void))
+        const error = soleFailure(exit)
+        assert.instanceOf(error, ActorError.RemoteActorError, String(error))
+        if (error instanceof ActorError.RemoteActorError) {
+          assert.strictEqual(error.errorTag, "DialogMisuse")
+          assert.strictEqual(error.source.name, "grandchild")
+          assert.deepStrictEqual(error.relayPath.map((a) => a.name), ["grandchild", "dialogs"])
+          assert.isTrue(error.isInception)
+        }
+      })
+    ), 20_000)
+
   describe("out-of-band actor cancel (case 36)", () => {
     for (const cancelFirst of [false, true]) {
       it.live(
