@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -58,11 +59,12 @@ export interface Broadcast<A, E> {
 }
 
 /**
- * Fans a stream out to many local consumers (tractor's `MsgStream.subscribe`). The source is
- * pulled as fast as it produces into a buffer of `capacity` elements (default 256); a subscriber
- * that falls further behind gets a `Lagged` error (or, with `lag: "skip"`, silently skips) and then
- * continues from the oldest element held. Slow subscribers never stall fast ones. The pump stops
- * with the scope.
+ * Fans a stream out to many local consumers (tractor's `MsgStream.subscribe`). Subscribers drive
+ * the source: whoever has read everything pulls the next chunk for all, so the source goes as fast
+ * as the fastest subscriber. The last `capacity` elements (default 1024) are held; a subscriber that
+ * falls further behind gets a `Lagged` error (or, with `lag: "skip"`, silently skips) and then
+ * continues from the oldest element held. Slow subscribers never stall fast ones. Subscribers made
+ * before `start` see every element.
  *
  * @example
  * ```ts
@@ -81,37 +83,78 @@ export interface Broadcast<A, E> {
  * @since 0.1.0
  * @category constructors
  */
-export const broadcast = <A, E, R>(
-  source: Stream.Stream<A, E, R>,
+export const broadcast = <A, E>(
+  source: Stream.Stream<A, E>,
   options?: { readonly capacity?: number | undefined; readonly lag?: "signal" | "skip" | undefined }
-): Effect.Effect<Broadcast<A, E> & { readonly start: Effect.Effect<void> }, never, R | Scope.Scope> =>
+): Effect.Effect<Broadcast<A, E> & { readonly start: Effect.Effect<void> }, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const capacity = Math.max(1, options?.capacity ?? 256)
+    const capacity = Math.max(1, Math.floor(options?.capacity ?? 1024))
     const signal = (options?.lag ?? "signal") === "signal"
     const ring: Array<A> = new Array(capacity)
     let head = 0 // index of the next element to be written
     let end: Exit.Exit<void, E> | undefined
+    let leading = false
+    // a pulled chunk enters the ring at most `capacity` elements at a time, so a subscriber that
+    // keeps up never lags however large the source's chunks are
+    let pending: ReadonlyArray<A> = []
+    let pendingIndex = 0
     const waiters = new Set<() => void>()
     const wake = () => {
       for (const w of [...waiters]) w()
     }
     const started = yield* Effect.makeLatch(false)
-    yield* Effect.forkScoped(
-      started.await.pipe(
-        Effect.zipRight(Stream.runForEachChunk(source, (chunk) =>
-          Effect.sync(() => {
-            for (const a of chunk) ring[head++ % capacity] = a
-            wake()
-          }))),
-        Effect.exit,
-        Effect.flatMap((exit) =>
-          Effect.sync(() => {
-            end = Exit.asVoid(exit)
-            wake()
-          })
-        )
+    let isStarted = false
+    const closed = yield* Effect.makeLatch(false)
+    const pullSource = yield* Stream.toPull(source)
+    // the broadcast's scope closing ends every subscription, running or late
+    yield* Effect.addFinalizer(() =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          end ??= Exit.void
+          wake()
+        }),
+        closed.open
       )
     )
+    const admit = () => {
+      const n = Math.min(capacity, pending.length - pendingIndex)
+      for (let i = 0; i < n; i++) ring[head++ % capacity] = pending[pendingIndex++]!
+      wake()
+    }
+    const lead: Effect.Effect<void> = Effect.suspend(() => {
+      if (pendingIndex < pending.length) return Effect.sync(admit)
+      leading = true
+      return Effect.raceFirst(Effect.exit(pullSource), Effect.as(closed.await, Exit.fail(Option.none()))).pipe(
+        Effect.flatMap((exit) => {
+          if (Exit.isSuccess(exit)) {
+            pending = Chunk.toReadonlyArray(exit.value)
+            pendingIndex = 0
+            admit()
+            return Effect.void
+          }
+          const failure = Cause.failureOption(exit.cause)
+          if (Option.isSome(failure)) {
+            end = Option.isNone(failure.value) ? Exit.void : Exit.fail(failure.value.value)
+            return Effect.void
+          }
+          if (Cause.isInterruptedOnly(exit.cause)) return Effect.failCause(exit.cause) as Effect.Effect<never>
+          end = Exit.failCause(exit.cause as Cause.Cause<never>)
+          return Effect.void
+        }),
+        Effect.ensuring(Effect.sync(() => {
+          leading = false
+          wake()
+        }))
+      )
+    })
+    const wait = Effect.async<void>((resume) => {
+      const waiter = () => {
+        waiters.delete(waiter)
+        resume(Exit.void)
+      }
+      waiters.add(waiter)
+      return Effect.sync(() => waiters.delete(waiter))
+    })
     const subscribe = Effect.sync(() => {
       let cursor = head
       const pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E | Lagged>> = Effect.suspend(() => {
@@ -127,20 +170,21 @@ export const broadcast = <A, E, R>(
           return Effect.succeed(Chunk.unsafeFromArray(out))
         }
         if (end !== undefined) {
-          return Exit.isSuccess(end) ? Effect.fail(Option.none()) : Effect.failCause(end.cause).pipe(
-            Effect.mapError(Option.some)
-          )
+          return Exit.isSuccess(end)
+            ? Effect.fail(Option.none())
+            : Effect.failCause(end.cause).pipe(Effect.mapError(Option.some))
         }
-        return Effect.async<void>((resume) => {
-          const waiter = () => {
-            waiters.delete(waiter)
-            resume(Exit.void)
-          }
-          waiters.add(waiter)
-          return Effect.sync(() => waiters.delete(waiter))
-        }).pipe(Effect.zipRight(pull))
+        // one leader at a time pulls the source; the others wait for what it brings
+        if (!isStarted) return Effect.zipRight(Effect.raceFirst(started.await, closed.await), pull)
+        return Effect.zipRight(leading ? wait : lead, pull)
       })
       return Stream.repeatEffectChunkOption(pull)
     })
-    return { subscribe, start: started.open }
+    const start = Effect.zipRight(
+      Effect.sync(() => {
+        isStarted = true
+      }),
+      started.open
+    )
+    return { subscribe, start }
   })

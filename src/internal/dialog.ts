@@ -30,7 +30,7 @@ const openSide = (
   options: Actor.MsgStreamOptions | undefined,
   pendingCredit: number
 ) => {
-  const window = options?.window ?? defaultWindow
+  const window = Math.max(1, Math.floor(options?.window ?? defaultWindow))
   const outbox = new Outbox(wire, id, schemaCodec(sendSchema as any).encode, names, options?.overrun, window)
   const inbox = new Inbox(wire, schemaCodec(receiveSchema as any).decode, names, (n) => wire.send({ _tag: "Credit", id, n }))
   wire.send({ _tag: "Credit", id, n: window })
@@ -187,7 +187,10 @@ class ParentDialog extends DialogEnd {
   onStarted(value: unknown) {
     const decoded = schemaCodec(this.fn.started as any).decode(value)
     if (Either.isLeft(decoded)) {
-      this.settle(Exit.fail(this.link.msgTypeError(this.fn.protocol, this.fn.name, "success", decoded.left)))
+      const error = this.link.msgTypeError(this.fn.protocol, this.fn.name, "success", decoded.left)
+      // the child must not run on for a dialog we cannot hold
+      this.link.send({ _tag: "Abort", id: this.id, error: encodeActorError(error) })
+      this.settle(Exit.fail(error))
       return
     }
     this.startedValue = { value: decoded.right }
@@ -228,7 +231,8 @@ class ParentDialog extends DialogEnd {
    * what the child still sends is drained until its result arrives.
    */
   closeSide() {
-    this.side?.outbox.close()
+    if (this.side !== undefined) this.side.outbox.close()
+    else if (this.final === undefined) this.link.send({ _tag: "Stop", id: this.id })
     if (this.final === undefined) this.drain()
   }
 

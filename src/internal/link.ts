@@ -308,7 +308,7 @@ export class Link {
       }, { onYield: (values) => inbox.push(values) })
       if (typeof started !== "number") return Effect.fail(started)
       id = started
-      this.send({ _tag: "Credit", id, n: window })
+      this.send({ _tag: "Credit", id, n: Math.max(1, Math.floor(window)) })
       return Effect.as(
         Effect.addFinalizer(() => Effect.suspend(() => done ? Effect.void : this.interruptCall(id, ackTimeoutMillis, onRaced))),
         inbox.stream
