@@ -165,16 +165,21 @@ describe("Dialogs", () => {
     it.live("fails a send after close with DialogMisuse, and a send after the child returned too", () =>
       withDialogs((portal) =>
         Effect.gen(function*() {
-          const [afterClose, afterReturn] = yield* Portal.openDialog(portal, DialogService.collector, collector, (dialog) =>
-            Effect.gen(function*() {
-              const stream = yield* dialog.openStream()
-              yield* stream.send(1)
-              yield* stream.close
-              const afterClose = yield* Effect.flip(stream.send(2))
-              yield* dialog.result
-              const afterReturn = yield* Effect.flip(stream.send(3))
-              return [afterClose, afterReturn] as const
-            }))
+          const [afterClose, afterReturn] = yield* Portal.openDialog(
+            portal,
+            DialogService.collector,
+            collector,
+            (dialog) =>
+              Effect.gen(function*() {
+                const stream = yield* dialog.openStream()
+                yield* stream.send(1)
+                yield* stream.close
+                const afterClose = yield* Effect.flip(stream.send(2))
+                yield* dialog.result
+                const afterReturn = yield* Effect.flip(stream.send(3))
+                return [afterClose, afterReturn] as const
+              })
+          )
           // the type of send's error (ActorError) does not include DialogMisuse: read the tag untyped
           assert.strictEqual((afterClose as { readonly _tag: string })._tag, "DialogMisuse", String(afterClose))
           assert.strictEqual((afterReturn as { readonly _tag: string })._tag, "DialogMisuse", String(afterReturn))
