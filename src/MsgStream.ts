@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Actor from "./Actor.js"
+import { Signal } from "./internal/signal.js"
 
 /**
  * One side of a two-way stream: `send`, `sendAll`, `receive` (a `Stream`), `close`.
@@ -98,10 +99,8 @@ export const broadcast = <A, E>(
     // keeps up never lags however large the source's chunks are
     let pending: ReadonlyArray<A> = []
     let pendingIndex = 0
-    const waiters = new Set<() => void>()
-    const wake = () => {
-      for (const w of [...waiters]) w()
-    }
+    const news = new Signal()
+    const wake = () => news.wake()
     const started = yield* Effect.makeLatch(false)
     let isStarted = false
     const closed = yield* Effect.makeLatch(false)
@@ -147,14 +146,7 @@ export const broadcast = <A, E>(
         }))
       )
     })
-    const wait = Effect.async<void>((resume) => {
-      const waiter = () => {
-        waiters.delete(waiter)
-        resume(Exit.void)
-      }
-      waiters.add(waiter)
-      return Effect.sync(() => waiters.delete(waiter))
-    })
+    const wait = news.wait
     const subscribe = Effect.sync(() => {
       let cursor = head
       const pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E | Lagged>> = Effect.suspend(() => {

@@ -13,6 +13,7 @@ import { format } from "./actorId.js"
 import { box, encodeActorError, firstFailure, schemaCodec } from "./codec.js"
 import { defaultWindow, Inbox, type Names, Outbox, type Wire } from "./flow.js"
 import type { Endpoint, Link } from "./link.js"
+import { Signal } from "./signal.js"
 
 const misuse = (wire: Wire, names: Names, what: string) =>
   new ActorError.DialogMisuse({
@@ -152,7 +153,7 @@ class ParentDialog extends DialogEnd {
   startedValue: { readonly value: unknown } | undefined
   final: Exit.Exit<unknown, unknown> | undefined
   cancelCalled = false
-  private readonly waiters = new Set<() => void>()
+  private readonly signal = new Signal()
   body: Fiber.RuntimeFiber<unknown, unknown> | undefined
   /** the remote failure that interrupted the body, if any */
   remoteFailure: unknown = undefined
@@ -166,21 +167,14 @@ class ParentDialog extends DialogEnd {
   }
 
   private wake() {
-    for (const waiter of [...this.waiters]) waiter()
+    this.signal.wake()
   }
 
   private until<A>(ready: () => A | undefined): Effect.Effect<A> {
     return Effect.suspend(() => {
       const value = ready()
       if (value !== undefined) return Effect.succeed(value)
-      return Effect.async<void>((resume) => {
-        const waiter = () => {
-          this.waiters.delete(waiter)
-          resume(Exit.void)
-        }
-        this.waiters.add(waiter)
-        return Effect.sync(() => this.waiters.delete(waiter))
-      }).pipe(Effect.zipRight(this.until(ready)))
+      return this.signal.wait.pipe(Effect.zipRight(this.until(ready)))
     })
   }
 

@@ -7,7 +7,6 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Stream from "effect/Stream"
@@ -16,6 +15,7 @@ import * as ActorError from "../ActorError.js"
 import type * as Message from "../Message.js"
 import { type ActorId, format } from "./actorId.js"
 import { describeParseError } from "./codec.js"
+import { Signal } from "./signal.js"
 
 /** @internal the default receive window, in elements */
 export const defaultWindow = 512
@@ -49,7 +49,7 @@ export class Outbox {
   private failure: unknown = undefined
   private closed = false
   private stopPending = false
-  private readonly waiters = new Set<() => void>()
+  private readonly signal = new Signal()
   private readonly buffer: Array<unknown> = []
 
   constructor(
@@ -74,7 +74,7 @@ export class Outbox {
   }
 
   private wake() {
-    for (const waiter of [...this.waiters]) waiter()
+    this.signal.wake()
   }
 
   send(values: ReadonlyArray<unknown>): Effect.Effect<void, ActorError.ActorError | ActorError.DialogMisuse> {
@@ -145,14 +145,7 @@ export class Outbox {
         }
         default: {
           const rest = offset
-          return Effect.async<void>((resume) => {
-            const waiter = () => {
-              this.waiters.delete(waiter)
-              resume(Exit.void)
-            }
-            this.waiters.add(waiter)
-            return Effect.sync(() => this.waiters.delete(waiter))
-          }).pipe(Effect.zipRight(Effect.suspend(() => this.push(encoded, rest))))
+          return this.signal.wait.pipe(Effect.zipRight(Effect.suspend(() => this.push(encoded, rest))))
         }
       }
     }
@@ -186,7 +179,7 @@ export class Inbox {
   private readonly chunks: Array<ReadonlyArray<unknown>> = []
   private ended = false
   private error: unknown = undefined
-  private readonly waiters = new Set<() => void>()
+  private readonly signal = new Signal()
 
   constructor(
     readonly wire: Wire,
@@ -228,7 +221,7 @@ export class Inbox {
   }
 
   private wake() {
-    for (const waiter of [...this.waiters]) waiter()
+    this.signal.wake()
   }
 
   readonly pull: Effect.Effect<Chunk.Chunk<unknown>, Option.Option<unknown>> = Effect.suspend(() => {
@@ -238,14 +231,7 @@ export class Inbox {
       return Effect.succeed(Chunk.unsafeFromArray(chunk as Array<unknown>))
     }
     if (this.ended) return Effect.fail(this.error === undefined ? Option.none() : Option.some(this.error))
-    return Effect.async<void>((resume) => {
-      const waiter = () => {
-        this.waiters.delete(waiter)
-        resume(Exit.void)
-      }
-      this.waiters.add(waiter)
-      return Effect.sync(() => this.waiters.delete(waiter))
-    }).pipe(Effect.zipRight(this.pull))
+    return this.signal.wait.pipe(Effect.zipRight(this.pull))
   })
 
   readonly stream: Stream.Stream<unknown, unknown> = Stream.repeatEffectChunkOption(this.pull)
