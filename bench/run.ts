@@ -50,6 +50,9 @@ const ONLY = option("--only")?.split(",").filter((s) => s !== "")
 const POOL_SIZE = Number(process.env["BENCH_POOL_SIZE"] ?? 2)
 const ECHO_COUNTS = QUICK ? ["1000", "2000", "10000"] : ["2000", "5000", "20000"]
 const SPAWNS = QUICK ? "2" : "3"
+/** stream.ts: [stream items, dialog echoes, dialog warm-up echoes, raw unbatched items] */
+const STREAM_ARGS = QUICK ? ["200000", "10000", "5000", "20000"] : ["1000000", "50000", "10000", "100000"]
+const [STREAM_ITEMS, DIALOG_ECHOES, , STREAM_UNBATCHED] = STREAM_ARGS.map(Number) as [number, number, number, number]
 const JOB_TIMEOUT_MS = 120_000
 const LADDER_MS = 500 + 1600 // the default grace period + SIGTERM period
 
@@ -96,7 +99,9 @@ const allJobs: Array<Job> = [
     ? [{ key: "pool-python", cmd: PYTHON, args: [bench("baselines", "python_pool.py"), String(POOL_SIZE)] }]
     : []),
   tsx("teardown-ours", "teardown.ts", "idle,busy"),
-  tsx("teardown-raw", "teardown.ts", "raw-idle")
+  tsx("teardown-raw", "teardown.ts", "raw-idle"),
+  tsx("stream-ours", "stream.ts", "ours", ...STREAM_ARGS),
+  tsx("stream-raw", "stream.ts", "raw", ...STREAM_ARGS)
 ]
 const jobs = ONLY === undefined ? allJobs : allJobs.filter((j) => ONLY.some((prefix) => j.key.startsWith(prefix)))
 
@@ -267,7 +272,19 @@ const F = {
   busy: (s: any) => s.busy?.ms,
   rawIdle: (s: any) => s["raw-idle"]?.ms,
   cpuParent: (s: any) => s.cpu?.pipe?.parent,
-  cpuChild: (s: any) => s.cpu?.pipe?.child
+  cpuChild: (s: any) => s.cpu?.pipe?.child,
+  stream: (s: any) => s.stream?.itemsPerS,
+  streamCold: (s: any) => s.streamCold?.itemsPerS,
+  unbatched: (s: any) => s.unbatched?.itemsPerS,
+  dialog: (s: any) => s.dialog?.itemsPerS,
+  batches: (s: any) => s.stream?.batches,
+  /** CPU per streamed item, in ns (the scenario reports µs) */
+  streamCpuParentNs: (s: any) => s.stream?.cpu?.parent * 1000,
+  streamCpuChildNs: (s: any) => s.stream?.cpu?.child * 1000,
+  unbatchedCpuParentNs: (s: any) => s.unbatched?.cpu?.parent * 1000,
+  unbatchedCpuChildNs: (s: any) => s.unbatched?.cpu?.child * 1000,
+  dialogCpuParent: (s: any) => s.dialog?.cpu?.parent,
+  dialogCpuChild: (s: any) => s.dialog?.cpu?.child
 }
 
 const round1 = (x: number | null, d = 1) => (x === null ? null : Number(x.toFixed(d)))
@@ -286,7 +303,12 @@ const figures = {
   teardown_idle_ms: med("teardown-ours", F.idle),
   teardown_busy_ms: med("teardown-ours", F.busy),
   idle_uss_mb: med("spawn-ours", F.uss),
-  raw_idle_uss_mb: med("spawn-same-imports", F.uss)
+  raw_idle_uss_mb: med("spawn-same-imports", F.uss),
+  stream_items_per_s: med("stream-ours", F.stream),
+  raw_stream_items_per_s: med("stream-raw", F.stream),
+  raw_stream_unbatched_items_per_s: med("stream-raw", F.unbatched),
+  dialog_echo_per_s: med("stream-ours", F.dialog),
+  raw_dialog_echo_per_s: med("stream-raw", F.dialog)
 }
 const ratios = {
   rtt_ratio: ratio(figures.call_rtt_p50_us, figures.raw_rtt_p50_us),
@@ -295,7 +317,9 @@ const ratios = {
   spawn_ratio: ratio(figures.spawn_ready_ms, figures.raw_spawn_ms),
   pool_ratio: ratio(figures.pool_primes_ms, figures.raw_pool_primes_ms),
   pool_ratio_python: ratio(figures.pool_primes_ms, figures.python_pool_primes_ms),
-  uss_ratio: ratio(figures.idle_uss_mb, figures.raw_idle_uss_mb)
+  uss_ratio: ratio(figures.idle_uss_mb, figures.raw_idle_uss_mb),
+  stream_ratio_raw: ratio(figures.stream_items_per_s, figures.raw_stream_items_per_s),
+  dialog_ratio_raw: ratio(figures.dialog_echo_per_s, figures.raw_dialog_echo_per_s)
 }
 const extra = {
   call_rtt_p99_us: med("echo-ours", F.p99),
@@ -324,6 +348,28 @@ const extra = {
   idle_rss_mb: med("spawn-ours", F.rss),
   raw_idle_rss_mb: med("spawn-same-imports", F.rss),
   bare_node_idle_uss_mb: med("spawn-bare", F.uss),
+  stream_items: samples["stream-ours"]?.length || samples["stream-raw"]?.length ? STREAM_ITEMS : null,
+  stream_cold_items_per_s: med("stream-ours", F.streamCold),
+  raw_stream_cold_items_per_s: med("stream-raw", F.streamCold),
+  stream_cold_ratio_raw: ratio(med("stream-ours", F.streamCold), med("stream-raw", F.streamCold)),
+  stream_batches: med("stream-ours", F.batches),
+  raw_stream_batches: med("stream-raw", F.batches),
+  stream_cpu_parent_ns: med("stream-ours", F.streamCpuParentNs),
+  stream_cpu_child_ns: med("stream-ours", F.streamCpuChildNs),
+  raw_stream_cpu_parent_ns: med("stream-raw", F.streamCpuParentNs),
+  raw_stream_cpu_child_ns: med("stream-raw", F.streamCpuChildNs),
+  raw_stream_unbatched_items: samples["stream-raw"]?.length ? STREAM_UNBATCHED : null,
+  raw_stream_unbatched_cpu_parent_ns: med("stream-raw", F.unbatchedCpuParentNs),
+  raw_stream_unbatched_cpu_child_ns: med("stream-raw", F.unbatchedCpuChildNs),
+  stream_ratio_raw_unbatched: ratio(figures.stream_items_per_s, figures.raw_stream_unbatched_items_per_s),
+  dialog_echoes: samples["stream-ours"]?.length || samples["stream-raw"]?.length ? DIALOG_ECHOES : null,
+  dialog_cpu_parent_us: med("stream-ours", F.dialogCpuParent),
+  dialog_cpu_child_us: med("stream-ours", F.dialogCpuChild),
+  raw_dialog_cpu_parent_us: med("stream-raw", F.dialogCpuParent),
+  raw_dialog_cpu_child_us: med("stream-raw", F.dialogCpuChild),
+  stream_errors: [...(samples["stream-ours"] ?? []), ...(samples["stream-raw"] ?? [])].length === 0
+    ? null
+    : [...(samples["stream-ours"] ?? []), ...(samples["stream-raw"] ?? [])].reduce((a, s) => a + s["errors"], 0),
   paired_ratios: {
     rtt: paired("echo-ours", F.p50, "echo-raw", F.p50),
     pipelined_raw: paired("echo-ours", F.pipe, "echo-raw", F.pipe),
@@ -331,7 +377,10 @@ const extra = {
     spawn: paired("spawn-ours", F.ready, "spawn-bare", F.ready),
     pool: paired("pool-ours", F.total, "pool-raw", F.total),
     pool_python: PYTHON === null ? null : paired("pool-ours", F.total, "pool-python", F.total),
-    uss: paired("spawn-ours", F.uss, "spawn-same-imports", F.uss)
+    uss: paired("spawn-ours", F.uss, "spawn-same-imports", F.uss),
+    stream_raw: paired("stream-ours", F.stream, "stream-raw", F.stream),
+    stream_cold_raw: paired("stream-ours", F.streamCold, "stream-raw", F.streamCold),
+    dialog_raw: paired("stream-ours", F.dialog, "stream-raw", F.dialog)
   }
 }
 
@@ -380,6 +429,7 @@ if (JSON_OUT) {
   const fmt = (s: Summary, d: number) =>
     Number.isFinite(s.median) ? `${s.median.toFixed(d)} [${s.min.toFixed(d)}–${s.max.toFixed(d)}]` : "n/a"
   const fr = (r: number | null, d = 2) => (r === null ? "n/a" : `${r.toFixed(d)}×`)
+  const fmtCount = (n: number) => n.toLocaleString("en-US")
   type Row = readonly [string, string, string, string, string]
   const rows: Array<Row> = [
     [
@@ -477,6 +527,54 @@ if (JSON_OUT) {
       `bare node, same imports ${fmt(col("spawn-same-imports", F.uss), 1)}`,
       fr(ratios.uss_ratio),
       "– (no bar yet)"
+    ],
+    [
+      `server stream, ${fmtCount(STREAM_ITEMS)} small numbers, default window, warm (items/s)`,
+      fmt(col("stream-ours", F.stream), 0),
+      `raw fork IPC json, 512/send, acked ${fmt(col("stream-raw", F.stream), 0)}`,
+      fr(ratios.stream_ratio_raw),
+      "≥ 0.5×"
+    ],
+    [
+      "  the first stream on a fresh worker (items/s)",
+      fmt(col("stream-ours", F.streamCold), 0),
+      `raw ${fmt(col("stream-raw", F.streamCold), 0)}`,
+      fr(extra.stream_cold_ratio_raw),
+      "–"
+    ],
+    [
+      "  vs raw, one number per send, no flow control (items/s)",
+      fmt(col("stream-ours", F.stream), 0),
+      `raw unbatched, ${fmtCount(STREAM_UNBATCHED)} ${fmt(col("stream-raw", F.unbatched), 0)}`,
+      fr(extra.stream_ratio_raw_unbatched),
+      "–"
+    ],
+    [
+      "  CPU per streamed item, caller + actor (ns)",
+      `${fmt(col("stream-ours", F.streamCpuParentNs), 0)} + ${fmt(col("stream-ours", F.streamCpuChildNs), 0)}`,
+      `raw ${fmt(col("stream-raw", F.streamCpuParentNs), 0)} + ${fmt(col("stream-raw", F.streamCpuChildNs), 0)}`,
+      fr(ratio(
+        (extra.stream_cpu_parent_ns ?? NaN) + (extra.stream_cpu_child_ns ?? NaN),
+        (extra.raw_stream_cpu_parent_ns ?? NaN) + (extra.raw_stream_cpu_child_ns ?? NaN)
+      )),
+      "–"
+    ],
+    [
+      `dialog echo, ${fmtCount(DIALOG_ECHOES)} numbers sent while receiving (echoes/s)`,
+      fmt(col("stream-ours", F.dialog), 0),
+      `raw fork IPC json, 100 in flight ${fmt(col("stream-raw", F.dialog), 0)}`,
+      fr(ratios.dialog_ratio_raw),
+      "–"
+    ],
+    [
+      "  CPU per dialog echo, caller + actor (µs)",
+      `${fmt(col("stream-ours", F.dialogCpuParent), 1)} + ${fmt(col("stream-ours", F.dialogCpuChild), 1)}`,
+      `raw ${fmt(col("stream-raw", F.dialogCpuParent), 1)} + ${fmt(col("stream-raw", F.dialogCpuChild), 1)}`,
+      fr(ratio(
+        (extra.dialog_cpu_parent_us ?? NaN) + (extra.dialog_cpu_child_us ?? NaN),
+        (extra.raw_dialog_cpu_parent_us ?? NaN) + (extra.raw_dialog_cpu_child_us ?? NaN)
+      )),
+      "–"
     ]
   ]
   const header: Row = ["figure", "ours: median [min–max]", "baseline: median [min–max]", "ratio", "target"]
@@ -501,7 +599,10 @@ if (JSON_OUT) {
     `spawn → reply to a first call: ${
       fmt(col("spawn-ours", F.firstCall), 0)
     } ms; idle USS of a bare node child: ${fmt(col("spawn-bare", F.uss), 1)} MB; ` +
-      `primes output correct: ${extra.pool_primes_correct === null ? "n/a" : extra.pool_primes_correct ? "yes" : "NO"}`
+      `primes output correct: ${extra.pool_primes_correct === null ? "n/a" : extra.pool_primes_correct ? "yes" : "NO"}; ` +
+      `streamed and echoed numbers complete and in order: ${
+        extra.stream_errors === null ? "n/a" : extra.stream_errors === 0 ? "yes" : `NO (${extra.stream_errors} bad passes)`
+      }`
   )
   p(
     `suite: ${suiteSeconds.toFixed(0)} s; failed runs: ${failures.length}; processes left behind (killed by the sweep): ${leaks.length}`

@@ -17,3 +17,10 @@ export const BenchEcho = Actor.protocol("BenchEcho", {
 export const BenchPrimes = Actor.protocol("BenchPrimes", {
   isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean })
 })
+
+export const BenchStream = Actor.protocol("BenchStream", {
+  /** a server stream of the numbers 0 .. n - 1 */
+  range: Actor.stream({ payload: Schema.Number, element: Schema.Number }),
+  /** a dialog that echoes every number the parent sends on its stream; returns how many */
+  echo: Actor.dialog({ parentSends: Schema.Number, childSends: Schema.Number, result: Schema.Number })
+})

@@ -5,11 +5,12 @@
  */
 import * as Fs from "node:fs"
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import * as esbuild from "esbuild"
 import * as Nursery from "../../src/Nursery.ts"
 import * as Portal from "../../src/Portal.ts"
-import { echoModule, primesModule } from "../actors/modules.ts"
-import { BenchEcho, BenchPrimes } from "../actors/protocols.ts"
+import { echoModule, primesModule, streamModule } from "../actors/modules.ts"
+import { BenchEcho, BenchPrimes, BenchStream } from "../actors/protocols.ts"
 import { bareImportsBundle, bench, outDir, repoRoot } from "../lib/paths.ts"
 import { emit, nowMs } from "../lib/util.ts"
 
@@ -37,9 +38,11 @@ const program = Nursery.open((nursery) =>
   Effect.gen(function*() {
     const echo = yield* Nursery.spawn(nursery, "prepare_echo", { modules: [echoModule] })
     const primes = yield* Nursery.spawn(nursery, "prepare_primes", { modules: [primesModule] })
+    const streamer = yield* Nursery.spawn(nursery, "prepare_stream", { modules: [streamModule] })
     const e = yield* Portal.call(echo, BenchEcho.echo, { id: 1, n: 2 })
     const p = yield* Portal.call(primes, BenchPrimes.isPrime, 7)
-    return e.id === 1 && e.n === 2 && p === true
+    const s = yield* Stream.runCount(Portal.stream(streamer, BenchStream.range, 3))
+    return e.id === 1 && e.n === 2 && p === true && s === 3
   })
 )
 const ok = await Effect.runPromise(program)
