@@ -500,7 +500,7 @@ export interface DialogHandle<Started, ParentSends, ChildSends, Result, E> {
 }
 
 /**
- * Options of a dialog stream: the receive window (credit granted to the peer, default 256) and
+ * Options of a dialog stream: the receive window (credit granted to the peer, default 2048) and
  * what `send` does when the peer has no room left: wait (`"backpressure"`, the default), fail with
  * `StreamOverrun` (`"fail"`), or drop the oldest unsent element (`"dropOldest"`).
  *

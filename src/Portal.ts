@@ -87,8 +87,8 @@ export const call: {
 
 /**
  * Calls a stream function: the actor's elements arrive as a `Stream`. The producer never runs
- * ahead of the consumer by more than `window` elements (credit-based flow control, default 512),
- * and elements travel in batches. Ending the stream early (`take`, interruption, scope close)
+ * ahead of the consumer by more than `window` elements (credit-based flow control, default 2048),
+ * and elements travel in batches of up to 512. Ending the stream early (`take`, interruption, scope close)
  * interrupts the remote producer and runs its finalizers; the actor stays up.
  *
  * @example

@@ -33,7 +33,13 @@ const openSide = (
 ) => {
   const window = Math.max(1, Math.floor(options?.window ?? defaultWindow))
   const outbox = new Outbox(wire, id, schemaCodec(sendSchema as any).encode, names, options?.overrun, window)
-  const inbox = new Inbox(wire, schemaCodec(receiveSchema as any).decode, names, (n) => wire.send({ _tag: "Credit", id, n }))
+  const inbox = new Inbox(
+    wire,
+    schemaCodec(receiveSchema as any).decode,
+    names,
+    (n) => wire.send({ _tag: "Credit", id, n }),
+    window
+  )
   wire.send({ _tag: "Credit", id, n: window })
   if (pendingCredit > 0) outbox.grant(pendingCredit)
   const stream: Actor.MsgStream<unknown, unknown> = {

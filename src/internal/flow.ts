@@ -18,7 +18,10 @@ import { describeParseError } from "./codec.js"
 import { Signal } from "./signal.js"
 
 /** @internal the default receive window, in elements */
-export const defaultWindow = 512
+export const defaultWindow = 2048
+
+/** @internal the most elements in one `Yield`: a window holds several batches, so both sides work at once */
+export const maxBatch = 512
 
 /** @internal what a flow needs from its link */
 export interface Wire {
@@ -122,7 +125,7 @@ export class Outbox {
     while (offset < encoded.length) {
       if (this.failure !== undefined) return Effect.fail(this.failure as ActorError.ActorError)
       if (this.credit > 0) {
-        const n = Math.min(this.credit, encoded.length - offset)
+        const n = Math.min(this.credit, encoded.length - offset, maxBatch)
         this.credit -= n
         const tooLarge = this.emit(n === encoded.length ? encoded : encoded.slice(offset, offset + n))
         if (tooLarge !== undefined) return Effect.fail(tooLarge)
@@ -181,12 +184,29 @@ export class Inbox {
   private error: unknown = undefined
   private readonly signal = new Signal()
 
+  private owed = 0
+  private readonly threshold: number
+
   constructor(
     readonly wire: Wire,
     readonly decode: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>,
     readonly names: Names,
-    readonly grant: (n: number) => void
-  ) {}
+    readonly grant: (n: number) => void,
+    window: number
+  ) {
+    // credit goes back in quarters of the window, not a frame per batch; a sender that ran out of
+    // credit has had all of it consumed, which is always at least a quarter
+    this.threshold = Math.max(1, Math.floor(window / 4))
+  }
+
+  private giveBack(n: number) {
+    this.owed += n
+    if (this.owed >= this.threshold) {
+      const owed = this.owed
+      this.owed = 0
+      this.grant(owed)
+    }
+  }
 
   push(values: ReadonlyArray<unknown>): void {
     if (this.ended) return
@@ -227,7 +247,7 @@ export class Inbox {
   readonly pull: Effect.Effect<Chunk.Chunk<unknown>, Option.Option<unknown>> = Effect.suspend(() => {
     const chunk = this.chunks.shift()
     if (chunk !== undefined) {
-      if (!this.ended) this.grant(chunk.length)
+      if (!this.ended) this.giveBack(chunk.length)
       return Effect.succeed(Chunk.unsafeFromArray(chunk as Array<unknown>))
     }
     if (this.ended) return Effect.fail(this.error === undefined ? Option.none() : Option.some(this.error))

@@ -293,9 +293,10 @@ export class Link {
       let done = false
       // deliberately late-bound: the inbox needs the id to grant credit
       let id = 0
+      const credit = Math.max(1, Math.floor(window))
       const inbox = new Inbox(this, schemaCodec(fn.element).decode, fn, (n) => {
         if (!done) this.send({ _tag: "Credit", id, n })
-      })
+      }, credit)
       const started = this.start(fn, payload, (exit) => {
         done = true
         this.endpoints.delete(id)
@@ -308,7 +309,7 @@ export class Link {
       }, { onYield: (values) => inbox.push(values) })
       if (typeof started !== "number") return Effect.fail(started)
       id = started
-      this.send({ _tag: "Credit", id, n: Math.max(1, Math.floor(window)) })
+      this.send({ _tag: "Credit", id, n: credit })
       return Effect.as(
         Effect.addFinalizer(() => Effect.suspend(() => done ? Effect.void : this.interruptCall(id, ackTimeoutMillis, onRaced))),
         inbox.stream
