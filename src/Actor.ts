@@ -492,7 +492,7 @@ export interface DialogHandle<Started, ParentSends, ChildSends, Result, E> {
   /** Opens the one two-way stream of this dialog (the child must open its side to receive). */
   readonly openStream: (
     options?: MsgStreamOptions
-  ) => Effect.Effect<MsgStream<ParentSends, ChildSends>, ActorError.DialogMisuse>
+  ) => Effect.Effect<MsgStream<ParentSends, ChildSends, E>, ActorError.DialogMisuse>
   /** Waits for the child's return value (or its error). */
   readonly result: Effect.Effect<Result, E | ActorError.ActorError>
   /** Cancels the child's side; the resulting `ContextCancelled` is absorbed at the dialog's end. */
@@ -502,7 +502,8 @@ export interface DialogHandle<Started, ParentSends, ChildSends, Result, E> {
 /**
  * Options of a dialog stream: the receive window (credit granted to the peer, default 2048) and
  * what `send` does when the peer has no room left: wait (`"backpressure"`, the default), fail with
- * `StreamOverrun` (`"fail"`), or drop the oldest unsent element (`"dropOldest"`).
+ * `StreamOverrun` (`"fail"`), or drop the oldest unsent element (`"dropOldest"`, which holds at most
+ * `window` unsent elements).
  *
  * @since 0.1.0
  * @category models
@@ -519,10 +520,12 @@ export interface MsgStreamOptions {
  * @since 0.1.0
  * @category models
  */
-export interface MsgStream<Out, In> {
-  readonly send: (value: Out) => Effect.Effect<void, ActorError.ActorError>
-  readonly sendAll: (values: Iterable<Out>) => Effect.Effect<void, ActorError.ActorError>
-  readonly receive: Stream.Stream<In, ActorError.ActorError>
+export interface MsgStream<Out, In, E = never> {
+  /** Sends one element; waits for room, or fails as the overrun policy says; fails once the dialog ended. */
+  readonly send: (value: Out) => Effect.Effect<void, E | ActorError.ActorError | ActorError.DialogMisuse>
+  readonly sendAll: (values: Iterable<Out>) => Effect.Effect<void, E | ActorError.ActorError | ActorError.DialogMisuse>
+  /** The peer's elements; ends when the peer closes its side, fails with the dialog's failure. */
+  readonly receive: Stream.Stream<In, E | ActorError.ActorError>
   readonly close: Effect.Effect<void>
 }
 

@@ -21,7 +21,7 @@ import { Signal } from "./internal/signal.js"
  * @since 0.1.0
  * @category models
  */
-export type MsgStream<Out, In> = Actor.MsgStream<Out, In>
+export type MsgStream<Out, In, E = never> = Actor.MsgStream<Out, In, E>
 
 /**
  * The receive window and overrun policy of a stream.

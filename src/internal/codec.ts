@@ -168,7 +168,13 @@ export const failureReason = (
       })
     )
   }
-  if (all.length === 1) return raised(box(self, all[0]))
+  const only = all[0]
+  // an error this actor's own wire raised (a frame too large, a value off its schema) keeps its type
+  if (
+    all.length === 1 && (only instanceof ActorError.MessageTooLarge || only instanceof ActorError.MsgTypeError) &&
+    only.actor.uid === self.uid
+  ) return raised(only)
+  if (all.length === 1) return raised(box(self, only))
   const errors = all.map((u) => box(self, u))
   return raised(
     new ActorError.RemoteActorError({

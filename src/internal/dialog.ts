@@ -43,8 +43,8 @@ const openSide = (
   wire.send({ _tag: "Credit", id, n: window })
   if (pendingCredit > 0) outbox.grant(pendingCredit)
   const stream: Actor.MsgStream<unknown, unknown> = {
-    send: (value) => outbox.send([value]) as Effect.Effect<void, ActorError.ActorError>,
-    sendAll: (values) => outbox.send([...values]) as Effect.Effect<void, ActorError.ActorError>,
+    send: (value) => outbox.send([value]),
+    sendAll: (values) => outbox.send([...values]),
     receive: inbox.stream as any,
     close: Effect.sync(() => outbox.close())
   }
