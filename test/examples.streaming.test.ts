@@ -3,55 +3,12 @@
  * (`node --import tsx <file>`), and checks their output, their exit code, and that no process of
  * their tree outlives them.
  */
-import * as Url from "node:url"
-import * as Command from "@effect/platform/Command"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Schedule from "effect/Schedule"
-import * as Stream from "effect/Stream"
-import { checkOrphansAfterEach, descendants, isAlive, waitGone } from "./utils/index.ts"
+import { assertClean, runExample } from "./utils/examples.ts"
+import { checkOrphansAfterEach } from "./utils/index.ts"
 
 checkOrphansAfterEach()
-
-const root = Url.fileURLToPath(new URL("..", import.meta.url))
-
-interface Run {
-  readonly pid: number
-  readonly exitCode: number
-  readonly lines: ReadonlyArray<string>
-  readonly stderr: string
-  /** every process seen in the example's tree while it ran (itself excluded) */
-  readonly tree: ReadonlyArray<number>
-}
-
-const text = <E>(stream: Stream.Stream<Uint8Array, E>) => stream.pipe(Stream.decodeText(), Stream.mkString)
-
-/** Runs an example, sampling its process tree every 20 ms while it runs and once after it exits. */
-const runExample = (file: string): Effect.Effect<Run> =>
-  Effect.gen(function*() {
-    const proc = yield* Command.make(process.execPath, "--import", "tsx", file).pipe(
-      Command.workingDirectory(root),
-      Command.start
-    )
-    const tree = new Set<number>()
-    const sample = Effect.sync(() => descendants(proc.pid).forEach((pid) => tree.add(pid)))
-    yield* Effect.forkScoped(Effect.repeat(sample, Schedule.spaced("20 millis")))
-    const [stdout, stderr, exitCode] = yield* Effect.all([text(proc.stdout), text(proc.stderr), proc.exitCode], {
-      concurrency: "unbounded"
-    })
-    yield* sample
-    return { pid: proc.pid, exitCode, lines: stdout.trimEnd().split("\n"), stderr, tree: [...tree] }
-  }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.orDie)
-
-/** Exit code 0, and the example and every actor it started are gone (esbuild helpers get a grace). */
-const assertClean = (run: Run) =>
-  Effect.gen(function*() {
-    assert.strictEqual(run.exitCode, 0, run.stderr)
-    assert.isFalse(isAlive(run.pid))
-    const alive = yield* waitGone(run.tree, 1000)
-    assert.deepStrictEqual(alive, [], `processes left alive: ${alive}`)
-  })
 
 describe("examples (streams and dialogs)", () => {
   it.live("rpc_bidir_streaming: started(data + 1), then 10 rounds of ping-pong, then the child's count", () =>
