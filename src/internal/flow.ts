@@ -28,6 +28,9 @@ export interface Wire {
   readonly self: ActorId
   readonly peer: ActorId
   send(msg: Message.Encoded): number | undefined
+  sendLine(line: string): number | undefined
+  /** runs `f` before the next frame is queued or the tick's frames are written */
+  defer(f: () => void): void
   readonly maxMessageBytes: number
 }
 
@@ -101,21 +104,54 @@ export class Outbox {
     })
   }
 
-  /** Sends a batch, split in halves until each part fits the frame limit (only a lone element may not). */
+  // elements sent in one tick leave together: each is stringified once, here, and the tick's
+  // batch becomes as few `Yield` frames as the frame limit and `maxBatch` allow
+  private parts: Array<string> = []
+  private scheduled = false
+
   private emit(values: ReadonlyArray<unknown>): ActorError.MessageTooLarge | undefined {
-    const size = this.wire.send({ _tag: "Yield", id: this.id, values })
-    if (size === undefined) return undefined
-    if (values.length > 1) {
-      const half = Math.ceil(values.length / 2)
-      return this.emit(values.slice(0, half)) ?? this.emit(values.slice(half))
+    const max = this.wire.maxMessageBytes
+    for (const value of values) {
+      const json = JSON.stringify(value) ?? "null"
+      if ((json.length + 64) * 3 > max) {
+        const size = Buffer.byteLength(json) + 64
+        if (size > max) {
+          return new ActorError.MessageTooLarge({
+            actor: this.wire.self,
+            size,
+            limit: max,
+            message: `an element of ${this.names.protocol}.${this.names.name} is ${size} bytes as a frame, ` +
+              `over the limit of ${max} (maxMessageBytes)`
+          })
+        }
+      }
+      this.parts.push(json)
     }
-    return new ActorError.MessageTooLarge({
-      actor: this.wire.self,
-      size,
-      limit: this.wire.maxMessageBytes,
-      message: `an element of ${this.names.protocol}.${this.names.name} is ${size} bytes as a frame, ` +
-        `over the limit of ${this.wire.maxMessageBytes} (maxMessageBytes)`
-    })
+    if (!this.scheduled && this.parts.length > 0) {
+      this.scheduled = true
+      this.wire.defer(this.flushParts)
+    }
+    return undefined
+  }
+
+  private readonly flushParts = (): void => {
+    this.scheduled = false
+    const parts = this.parts
+    this.parts = []
+    const head = `{"_tag":"Yield","id":${this.id},"values":[`
+    const budget = Math.floor(this.wire.maxMessageBytes / 3) - head.length - 2
+    let start = 0
+    let chars = 0
+    for (let i = 0; i < parts.length; i++) {
+      const n = parts[i]!.length + 1
+      if (i > start && (i - start >= maxBatch || chars + n > budget)) {
+        this.wire.sendLine(`${head}${parts.slice(start, i).join(",")}]}`)
+        start = i
+        chars = 0
+      }
+      chars += n
+    }
+    if (start < parts.length) this.wire.sendLine(`${head}${parts.slice(start).join(",")}]}`)
   }
 
   private push(

@@ -168,6 +168,8 @@ export class Link {
       if (size > this.maxMessageBytes) return size
     }
     if (this.closedWith !== undefined) return undefined
+    // frames deferred earlier (a stream's batch) go first: the order of sends is the order on the wire
+    if (this.deferred.length > 0 && !this.runningDeferred) this.runDeferred()
     this.queue.push(line)
     if (!this.flushScheduled) {
       this.flushScheduled = true
@@ -176,8 +178,30 @@ export class Link {
     return undefined
   }
 
+  private deferred: Array<() => void> = []
+  private runningDeferred = false
+
+  defer(f: () => void): void {
+    this.deferred.push(f)
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(this.flush)
+    }
+  }
+
+  private runDeferred(): void {
+    this.runningDeferred = true
+    while (this.deferred.length > 0) {
+      const deferred = this.deferred
+      this.deferred = []
+      for (const f of deferred) f()
+    }
+    this.runningDeferred = false
+  }
+
   readonly flush = (): void => {
     this.flushScheduled = false
+    this.runDeferred()
     if (this.queue.length === 0) return
     const data = this.queue.length === 1 ? this.queue[0] + "\n" : this.queue.join("\n") + "\n"
     this.queue = []
@@ -186,6 +210,7 @@ export class Link {
 
   /** Flushes, then ends the socket; `done` runs once the data is handed to the kernel. */
   end(done: () => void): void {
+    this.runDeferred()
     const data = this.queue.length > 0 ? this.queue.join("\n") + "\n" : ""
     this.queue = []
     if (this.socket.destroyed || !this.socket.writable) return done()
