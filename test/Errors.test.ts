@@ -10,6 +10,7 @@ import { Bank, Frozen, frozenSince, Overdrawn } from "./fixtures/errors.ts"
 import { Boom, Echo, Unserved } from "./fixtures/protocols.ts"
 import { Tree } from "./fixtures/tree.ts"
 import { checkOrphansAfterEach, echoModule, fixture, isAlive, waitGone } from "./utils/index.ts"
+import { failsWith } from "./utils/assertions.ts"
 
 checkOrphansAfterEach()
 
@@ -21,19 +22,6 @@ const treeModule = fixture("tree.ts")
 
 /** the protocol of throws_on_import.ts, declared here: importing that module throws */
 const Doomed = Actor.protocol("Doomed", { ping: Actor.fn({ success: Schema.String }) })
-
-/** Runs `effect`, expects it to fail, and returns the error after checking its class. */
-const failsWith = <A, E, R, C>(
-  effect: Effect.Effect<A, E, R>,
-  ErrorClass: new(...args: Array<any>) => C
-): Effect.Effect<C, never, R> =>
-  Effect.flip(effect).pipe(
-    Effect.orDieWith((value) => new Error(`expected a failure, got the success ${JSON.stringify(value)?.slice(0, 200)}`)),
-    Effect.map((error) => {
-      assert.instanceOf(error, ErrorClass, `unexpected error: ${String(error)}`)
-      return error as unknown as C
-    })
-  )
 
 describe("Errors", () => {
   describe("module allowlist", () => {

@@ -8,6 +8,7 @@ import * as Portal from "../src/Portal.ts"
 import { Raw } from "./fixtures/raw_frames.ts"
 import { Echo } from "./fixtures/protocols.ts"
 import { checkOrphansAfterEach, echoModule, fixture, isAlive } from "./utils/index.ts"
+import { failsWith } from "./utils/assertions.ts"
 
 checkOrphansAfterEach()
 
@@ -22,19 +23,6 @@ const EchoDrifted = Actor.protocol("Echo", {
   boom: Actor.fn({ payload: Schema.String, error: Other }),
   shout: Actor.fn({ payload: Schema.String, success: Schema.String })
 })
-
-/** Runs `effect`, expects it to fail, and returns the error after checking its class. */
-const failsWith = <A, E, R, C>(
-  effect: Effect.Effect<A, E, R>,
-  ErrorClass: new(...args: Array<any>) => C
-): Effect.Effect<C, never, R> =>
-  Effect.flip(effect).pipe(
-    Effect.orDieWith((value) => new Error(`expected a failure, got the success ${JSON.stringify(value)?.slice(0, 200)}`)),
-    Effect.map((error) => {
-      assert.instanceOf(error, ErrorClass, `unexpected error: ${String(error)}`)
-      return error as unknown as C
-    })
-  )
 
 /**
  * Captures what the default logger prints (the parent logs protocol errors from outside any fiber
