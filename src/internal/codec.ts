@@ -16,6 +16,9 @@ import type { ActorId } from "./actorId.js"
 
 /** @internal */
 export interface FnCodec {
+  /** for schemas without transformations: the wire form is the value, a guard suffices (no allocation) */
+  readonly checkPayload: ((u: unknown) => boolean) | undefined
+  readonly checkSuccess: ((u: unknown) => boolean) | undefined
   readonly encodePayload: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly decodePayload: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly encodeSuccess: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
@@ -29,6 +32,8 @@ const parseOptions = { errors: "first" as const, onExcessProperty: "ignore" as c
 
 /** @internal an encoder, a decoder and a guard for one schema, compiled once */
 export interface SchemaCodec {
+  /** present when the schema has no transformations: then a value is its own wire form */
+  readonly check: ((u: unknown) => boolean) | undefined
   readonly encode: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly decode: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly is: (u: unknown) => boolean
@@ -48,11 +53,12 @@ export const schemaCodec = (schema: Actor.AnySchema): SchemaCodec => {
     const identity = SchemaAST.typeAST(s.ast) === SchemaAST.encodedAST(s.ast)
     codec = identity
       ? {
+        check: is,
         encode: (u) => (is(u) ? Either.right(u) : encode(u)),
         decode: (u) => (is(u) ? Either.right(u) : decode(u)),
         is
       }
-      : { encode, decode, is }
+      : { check: undefined, encode, decode, is }
     schemaCache.set(schema, codec)
   }
   return codec
@@ -69,6 +75,8 @@ export const codecOf = (spec: Actor.AnySpec): FnCodec => {
     const success = schemaCodec(spec.kind === "fn" ? s["success"]! : spec.kind === "dialog" ? s["result"]! : Schema.Void)
     const error = schemaCodec(s["error"]!)
     codec = {
+      checkPayload: payload.check,
+      checkSuccess: success.check,
       encodePayload: payload.encode,
       decodePayload: payload.decode,
       encodeSuccess: success.encode,

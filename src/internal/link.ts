@@ -230,13 +230,17 @@ export class Link {
   ): number | ActorError.ActorError {
     if (this.closedWith !== undefined) return this.closedWith
     const codec = codecOf(spec)
-    const encoded = codec.encodePayload(payload)
-    if (Either.isLeft(encoded)) return this.msgTypeError(spec.protocol, spec.name, "payload", encoded.left, this.self)
+    let wire: unknown = payload
+    if (codec.checkPayload === undefined || !codec.checkPayload(payload)) {
+      const encoded = codec.encodePayload(payload)
+      if (Either.isLeft(encoded)) return this.msgTypeError(spec.protocol, spec.name, "payload", encoded.left, this.self)
+      wire = encoded.right
+    }
     const id = this.nextId
     this.nextId += 2
     this.pending.set(id, { protocol: spec.protocol, name: spec.name, codec, resume, onAck: undefined })
     if (endpoint !== undefined) this.endpoints.set(id, endpoint)
-    const json = JSON.stringify(encoded.right)
+    const json = JSON.stringify(wire)
     const head = callHead(spec)
     const tooLarge = this.sendLine(json === undefined ? `${head[0]}${id}${head[1]}}` : `${head[0]}${id}${head[1]},"payload":${json}}`)
     if (tooLarge !== undefined) {
@@ -444,10 +448,13 @@ export class Link {
     const fn = entry
     let exit: Exit.Exit<unknown, unknown>
     if (msg._tag === "Success") {
-      const value = codec.decodeSuccess(msg.value)
-      exit = Either.isRight(value)
-        ? Exit.succeed(value.right)
-        : Exit.fail(this.msgTypeError(fn.protocol, fn.name, "success", value.left))
+      if (codec.checkSuccess !== undefined && codec.checkSuccess(msg.value)) exit = Exit.succeed(msg.value)
+      else {
+        const value = codec.decodeSuccess(msg.value)
+        exit = Either.isRight(value)
+          ? Exit.succeed(value.right)
+          : Exit.fail(this.msgTypeError(fn.protocol, fn.name, "success", value.left))
+      }
     } else {
       const reason = msg.reason
       if (reason._tag === "Declared") {
@@ -478,7 +485,10 @@ export class Link {
       this.send({ _tag: "Failure", id: msg.id, reason: { _tag: "Interrupted", canceller: this.server!.canceller } })
       return
     }
-    const payload = served.codec.decodePayload(msg.payload)
+    const check = served.codec.checkPayload
+    const payload = check !== undefined && check(msg.payload)
+      ? Either.right(msg.payload)
+      : served.codec.decodePayload(msg.payload)
     if (Either.isLeft(payload)) {
       this.reply(msg.id, raised(this.msgTypeError(msg.protocol, msg.fn, "payload", payload.left, this.self)))
       return
@@ -527,11 +537,15 @@ export class Link {
     const canceller = this.interruptedBy.get(id) ?? this.server?.canceller ?? this.self
     this.interruptedBy.delete(id)
     if (Exit.isSuccess(exit)) {
-      const value = served.codec.encodeSuccess(exit.value)
-      if (Either.isLeft(value)) {
-        return this.reply(id, raised(this.msgTypeError(served.protocol, served.name, "success", value.left, this.self)))
+      let wire: unknown = exit.value
+      if (served.codec.checkSuccess === undefined || !served.codec.checkSuccess(wire)) {
+        const value = served.codec.encodeSuccess(exit.value)
+        if (Either.isLeft(value)) {
+          return this.reply(id, raised(this.msgTypeError(served.protocol, served.name, "success", value.left, this.self)))
+        }
+        wire = value.right
       }
-      const json = JSON.stringify(value.right)
+      const json = JSON.stringify(wire)
       const tooLarge = this.sendLine(
         json === undefined ? `{"_tag":"Success","id":${id}}` : `{"_tag":"Success","id":${id},"value":${json}}`
       )
