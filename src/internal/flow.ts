@@ -264,10 +264,6 @@ export class Inbox {
     this.wake()
   }
 
-  get isEnded(): boolean {
-    return this.ended
-  }
-
   /** Drops what is queued and returns how many elements that was (their credit is the caller's). */
   discard(): number {
     let n = 0
