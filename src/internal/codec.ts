@@ -13,6 +13,7 @@ import type * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import type * as Message from "../Message.js"
 import type { ActorId } from "./actorId.js"
+import { guardOf } from "./guard.js"
 
 /** @internal */
 export interface FnCodec {
@@ -46,7 +47,7 @@ export const schemaCodec = (schema: Actor.AnySchema): SchemaCodec => {
   let codec = schemaCache.get(schema)
   if (codec === undefined) {
     const s = schema as Schema.Schema<any, any>
-    const is = Schema.is(s)
+    const is = guardOf(s)
     const encode = Schema.encodeUnknownEither(s, parseOptions)
     const decode = Schema.decodeUnknownEither(s, parseOptions)
     // without transformations the wire form is the value itself: checking it is enough, no copy
