@@ -116,6 +116,12 @@ const fastCheck = (u: unknown): Message.Message | undefined => {
   }
 }
 
+/**
+ * Frames queued in one tick are written together, but never more than this many at once: with
+ * many calls in flight the peer then works on the first ones while this side is still producing.
+ */
+const eagerFrames = 24
+
 /** @internal */
 export const defaultMaxMessageBytes = 64 * 1024 * 1024
 
@@ -171,6 +177,8 @@ export class Link {
     // frames deferred earlier (a stream's batch) go first: the order of sends is the order on the wire
     if (this.deferred.length > 0 && !this.runningDeferred) this.runDeferred()
     this.queue.push(line)
+    // a long burst goes out in parts, so the peer starts on the first frames while we make the rest
+    if (this.queue.length >= eagerFrames) this.write()
     if (!this.flushScheduled) {
       this.flushScheduled = true
       setImmediate(this.flush)
@@ -202,7 +210,10 @@ export class Link {
   readonly flush = (): void => {
     this.flushScheduled = false
     this.runDeferred()
-    if (this.queue.length === 0) return
+    if (this.queue.length > 0) this.write()
+  }
+
+  private write(): void {
     const data = this.queue.length === 1 ? this.queue[0] + "\n" : this.queue.join("\n") + "\n"
     this.queue = []
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(data)
@@ -376,6 +387,17 @@ export class Link {
       start = nl + 1
       nl = chunk.indexOf(10, start)
     }
+    if (nl !== -1 && chunk.length <= max) {
+      // every frame of this chunk is within the limit: parse them all at once
+      const last = chunk.lastIndexOf(10)
+      if (last > nl) {
+        let frames = 1
+        for (let at = nl; at < last; at = chunk.indexOf(10, at + 1)) frames++
+        this.onLines(chunk.toString("utf8", start, last), frames)
+        start = last + 1
+        nl = -1
+      }
+    }
     while (nl !== -1) {
       if (nl - start > max) this.oversized(chunk.toString("utf8", start, start + 200))
       else if (nl > start) this.onLine(chunk.toString("utf8", start, nl))
@@ -396,6 +418,24 @@ export class Link {
     }
   }
 
+  /**
+   * `frames` frames separated by newlines: one `JSON.parse` for all. When that fails, or does not
+   * give one value per frame (a frame that is not JSON on its own), they are parsed one by one.
+   */
+  private onLines(text: string, frames: number): void {
+    let values: Array<unknown> | undefined
+    try {
+      values = JSON.parse(`[${text.replaceAll("\n", ",")}]`)
+    } catch {
+      values = undefined
+    }
+    if (values === undefined || values.length !== frames) {
+      for (const line of text.split("\n")) if (line.length > 0) this.onLine(line)
+      return
+    }
+    for (let i = 0; i < values.length; i++) this.onValue(values[i], undefined)
+  }
+
   private onLine(line: string): void {
     let value: unknown
     try {
@@ -403,10 +443,15 @@ export class Link {
     } catch (e) {
       return this.badFrame(line, `not JSON (${(e as Error).message})`)
     }
+    this.onValue(value, line)
+  }
+
+  /** One parsed frame; `line` is its text when at hand (for error reports). */
+  private onValue(value: unknown, line: string | undefined): void {
     let msg = fastCheck(value)
     if (msg === undefined) {
       const decoded = decodeMessage(value)
-      if (Either.isLeft(decoded)) return this.badFrame(line, describeParseError(decoded.left))
+      if (Either.isLeft(decoded)) return this.badFrame(line ?? JSON.stringify(value), describeParseError(decoded.left))
       msg = decoded.right
     }
     switch (msg._tag) {
