@@ -16,7 +16,8 @@ import { emit, nowMs } from "../lib/util.ts"
 
 const t0 = nowMs()
 Fs.mkdirSync(outDir, { recursive: true })
-// the same options as effect-tractor's own child bundles (src/internal/bundle.ts)
+// a bare child importing the same code the plain way: one ESM bundle, loaded by node itself (no
+// launcher, no code cache: effect-tractor's own child bundles are CommonJS started by its launcher)
 await esbuild.build({
   entryPoints: [bench("children", "bare-imports.ts")],
   absWorkingDir: repoRoot,

@@ -24,7 +24,8 @@ export interface Settings {
 
 /** @internal */
 export interface StartOptions {
-  readonly entry: string
+  /** the node arguments that start the child (see `Bundle.entryFor`) */
+  readonly entry: ReadonlyArray<string>
   readonly name: string
   readonly uid: string
   readonly parent: ActorId
@@ -82,7 +83,7 @@ export class ActorProcess {
       maxMessageBytes: options.settings.maxMessageBytes,
       childEntry: childEntry()
     }
-    this.proc = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? []), options.entry], {
+    this.proc = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? []), ...options.entry], {
       stdio: ["inherit", "inherit", "inherit", "pipe"],
       env: childEnv(options.env, spec),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),

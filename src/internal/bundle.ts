@@ -1,8 +1,10 @@
 /**
  * The child entry of a module set: the child bootstrap plus exactly the enabled modules, bundled
- * by esbuild into one ESM file and cached by content. A child then starts with plain `node` and no
- * loader, whether the parent runs under tsx, vitest or compiled JavaScript, and pays neither for
- * barrel imports nor for a TypeScript loader.
+ * by esbuild into one CommonJS file and cached by content. A child then starts with plain `node` and
+ * no loader, whether the parent runs under tsx, vitest or compiled JavaScript, and pays neither for
+ * barrel imports nor for a TypeScript loader. A small launcher compiles the bundle with V8's code
+ * cache, written by the first child that ran it, so later children skip most of the compiling.
+ * Modules that use top-level await cannot be CommonJS: their set is bundled as ESM, without the cache.
  */
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
@@ -18,7 +20,7 @@ export type ModuleSpecifier = string | URL
 
 const here = Url.fileURLToPath(import.meta.url)
 let childEntryPath = Path.join(Path.dirname(here), `child${Path.extname(here)}`)
-const version = 2
+const version = 3
 
 /** @internal the source of the child bootstrap (inside a bundled child, set from its spec) */
 export const childEntry = (): string => childEntryPath
@@ -47,19 +49,21 @@ export const cacheDir = (): string => {
 }
 
 interface Meta {
+  readonly format: "cjs" | "esm"
   readonly inputs: Record<string, readonly [number, number]>
 }
 
-const isFresh = (metaFile: string): boolean => {
+/** the format of the bundle described by `metaFile`, when it is there and none of its inputs changed */
+const freshFormat = (metaFile: string): Meta["format"] | undefined => {
   try {
     const meta: Meta = JSON.parse(Fs.readFileSync(metaFile, "utf8"))
     for (const [file, [mtime, size]] of Object.entries(meta.inputs)) {
       const stat = Fs.statSync(file)
-      if (stat.mtimeMs !== mtime || stat.size !== size) return false
+      if (stat.mtimeMs !== mtime || stat.size !== size) return undefined
     }
-    return true
+    return meta.format === "cjs" || meta.format === "esm" ? meta.format : undefined
   } catch {
-    return false
+    return undefined
   }
 }
 
@@ -123,13 +127,57 @@ const keepImportMeta: Esbuild.Plugin = {
 }
 
 /**
- * The path of the bundled child entry for `modules`, building it when missing or stale.
+ * The launcher of CommonJS bundles: compiles the bundle given as its first argument with the code
+ * cache next to it (`<bundle>.v8`), runs it as a CommonJS module, and, when there was no usable
+ * cache, writes one on the next turn of the event loop (the actor's startup code has run and been
+ * compiled by then). A cache V8 rejects (another node, other flags) is simply rewritten.
+ */
+const launcherSource = `"use strict"
+const Fs = require("node:fs")
+const Path = require("node:path")
+const Vm = require("node:vm")
+const { createRequire, wrap } = require("node:module")
+const file = process.argv[2]
+process.argv.splice(2, 1)
+const cacheFile = file + ".v8"
+let cachedData
+try { cachedData = Fs.readFileSync(cacheFile) } catch {}
+const script = new Vm.Script(wrap(Fs.readFileSync(file, "utf8")), { filename: file, cachedData })
+const mod = { exports: {}, filename: file, id: file, loaded: false }
+script.runInThisContext().call(mod.exports, mod.exports, createRequire(file), mod, file, Path.dirname(file))
+if (cachedData === undefined || script.cachedDataRejected) {
+  setImmediate(() => {
+    const tmp = cacheFile + "." + process.pid + ".tmp"
+    try {
+      Fs.writeFileSync(tmp, script.createCachedData())
+      Fs.renameSync(tmp, cacheFile)
+    } catch {
+      try { Fs.rmSync(tmp, { force: true }) } catch {}
+    }
+  })
+}
+`
+
+/** the launcher in `dir`, written when missing or out of date */
+const launcherFile = (dir: string): string => {
+  const file = Path.join(dir, `launch-${version}.cjs`)
+  if (!Fs.existsSync(file) || Fs.readFileSync(file, "utf8") !== launcherSource) {
+    const tmp = `${file}.${process.pid}.tmp`
+    Fs.writeFileSync(tmp, launcherSource)
+    Fs.renameSync(tmp, file)
+  }
+  return file
+}
+
+/**
+ * The node arguments that start the bundled child entry for `modules` (the launcher and the bundle,
+ * or the ESM bundle alone), building the bundle when missing or stale.
  * @internal
  */
 export const entryFor = (
   actorName: string,
   specifiers: ReadonlyArray<ModuleSpecifier>
-): Effect.Effect<string, ActorError.SpawnError> =>
+): Effect.Effect<ReadonlyArray<string>, ActorError.SpawnError> =>
   Effect.suspend(() => {
     const modules = specifiers.map((s) => [typeof s === "string" ? s : s.href, resolveModule(s)] as const)
     const dir = cacheDir()
@@ -137,22 +185,39 @@ export const entryFor = (
       .update(JSON.stringify({ version, childEntry: childEntryPath, modules: modules.map(([, r]) => r), node: process.version }))
       .digest("hex")
       .slice(0, 24)
-    const file = Path.join(dir, `${key}.mjs`)
-    const metaFile = Path.join(dir, `${key}.json`)
-    if (isFresh(metaFile)) return Effect.succeed(file)
+    const base = Path.join(dir, key)
+    const metaFile = `${base}.json`
+    const fresh = () => {
+      const format = freshFormat(metaFile)
+      return format === undefined ? undefined : args(dir, base, format)
+    }
+    const ready = fresh()
+    if (ready !== undefined) return Effect.succeed(ready)
     return buildLock.withPermits(1)(Effect.suspend(() => {
-      if (isFresh(metaFile)) return Effect.succeed(file)
-      return build(actorName, modules, dir, file, metaFile)
+      const ready = fresh()
+      if (ready !== undefined) return Effect.succeed(ready)
+      return Effect.map(build(actorName, modules, dir, base, metaFile), (format) => args(dir, base, format))
     }))
   })
+
+type Format = "cjs" | "esm"
+
+/** spelled in parts: this file is bundled into children too, and its own import.meta is rewritten */
+const importMeta = (key: string) => `${"import"}.meta.${key}`
+
+const args = (dir: string, base: string, format: Format): ReadonlyArray<string> =>
+  format === "cjs" ? [launcherFile(dir), `${base}.cjs`] : [`${base}.mjs`]
+
+const topLevelAwait = (e: unknown): boolean =>
+  ((e as { errors?: Array<EsbuildMessage> }).errors ?? []).some((m) => /top-level await/i.test(m.text))
 
 const build = (
   actorName: string,
   modules: ReadonlyArray<readonly [string, string]>,
   dir: string,
-  file: string,
+  base: string,
   metaFile: string
-): Effect.Effect<string, ActorError.SpawnError> =>
+): Effect.Effect<Format, ActorError.SpawnError> =>
   Effect.tryPromise({
     try: async () => {
       const esbuild = await import("esbuild")
@@ -163,31 +228,58 @@ const build = (
         ...modules.map(([name, resolved]) => `  [${JSON.stringify(name)}, () => import(${JSON.stringify(resolved)})],`),
         `])`
       ].join("\n")
-      const tmp = `${file}.${process.pid}.${Crypto.randomBytes(4).toString("hex")}.tmp`
+      const once = async (format: Format) => {
+        const file = `${base}.${format === "cjs" ? "cjs" : "mjs"}`
+        const tmp = `${file}.${process.pid}.${Crypto.randomBytes(4).toString("hex")}.tmp`
+        try {
+          const result = await esbuild.build({
+            stdin: { contents, resolveDir: process.cwd(), sourcefile: "effect-tractor-child.ts", loader: "ts" },
+            bundle: true,
+            platform: "node",
+            format,
+            target: "node20",
+            outfile: tmp,
+            metafile: true,
+            write: true,
+            logLevel: "silent",
+            legalComments: "none",
+            // less text to compile at every start; identifiers stay readable in remote stacks
+            minifyWhitespace: true,
+            minifySyntax: true,
+            // an actor that spawns actors builds bundles too: esbuild stays a package, found from the cache folder
+            external: ["esbuild"],
+            plugins: [keepImportMeta],
+            ...(format === "cjs"
+              ? {
+                // packages that locate their files with import.meta see the bundle, as they do in an ESM bundle
+                define: {
+                  [importMeta("url")]: "__effectTractorUrl",
+                  [importMeta("dirname")]: "__dirname",
+                  [importMeta("filename")]: "__filename"
+                },
+                banner: { js: "var __effectTractorUrl=require('node:url').pathToFileURL(__filename).href;" }
+              }
+              : {
+                banner: {
+                  js: "import { createRequire as __effectTractorRequire } from 'node:module';" +
+                    `const require = __effectTractorRequire(${"import"}.meta.url);`
+                }
+              })
+          })
+          Fs.renameSync(tmp, file)
+          Fs.rmSync(`${file}.v8`, { force: true })
+          return result
+        } finally {
+          Fs.rmSync(tmp, { force: true })
+        }
+      }
       try {
-        const result = await esbuild.build({
-          stdin: { contents, resolveDir: process.cwd(), sourcefile: "effect-tractor-child.ts", loader: "ts" },
-          bundle: true,
-          platform: "node",
-          format: "esm",
-          target: "node20",
-          outfile: tmp,
-          metafile: true,
-          write: true,
-          logLevel: "silent",
-          legalComments: "none",
-          // less text to compile at every start; identifiers stay readable in remote stacks
-          minifyWhitespace: true,
-          minifySyntax: true,
-          // an actor that spawns actors builds bundles too: esbuild stays a package, found from the cache folder
-          external: ["esbuild"],
-          plugins: [keepImportMeta],
-          banner: {
-            js: "import { createRequire as __effectTractorRequire } from 'node:module';" +
-              `const require = __effectTractorRequire(${"import"}.meta.url);`
-          }
+        let format: Format = "cjs"
+        const result = await once("cjs").catch((e) => {
+          if (!topLevelAwait(e)) throw e
+          format = "esm"
+          return once("esm")
         })
-        Fs.renameSync(tmp, file)
         const inputs: Record<string, readonly [number, number]> = {}
         for (const input of Object.keys(result.metafile.inputs)) {
           const abs = Path.resolve(input)
@@ -195,10 +287,9 @@ const build = (
           const stat = Fs.statSync(abs)
           inputs[abs] = [stat.mtimeMs, stat.size]
         }
-        Fs.writeFileSync(metaFile, JSON.stringify({ inputs } satisfies Meta))
-        return file
+        Fs.writeFileSync(metaFile, JSON.stringify({ format, inputs } satisfies Meta))
+        return format
       } finally {
-        Fs.rmSync(tmp, { force: true })
         await esbuild.stop()
       }
     },
