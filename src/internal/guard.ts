@@ -23,7 +23,37 @@ const hasOwn = Object.prototype.hasOwnProperty
 const annotated = (ast: SchemaAST.AST): boolean =>
   ast.annotations[SchemaAST.ParseOptionsAnnotationId] !== undefined ||
   ast.annotations[SchemaAST.ConcurrencyAnnotationId] !== undefined ||
-  ast.annotations[SchemaAST.BatchingAnnotationId] !== undefined
+  ast.annotations[SchemaAST.BatchingAnnotationId] !== undefined ||
+  ast.annotations[SchemaAST.DecodingFallbackAnnotationId] !== undefined
+
+/**
+ * A union is compiled only when all its members are: `Schema.is` narrows a union's members by
+ * their literal fields first (as own keys), which agrees with the members' own checks for the
+ * shapes compiled here but not, say, for a class instance (checked with `instanceof`).
+ */
+const plain = (ast: SchemaAST.AST): boolean => {
+  if (annotated(ast)) return false
+  switch (ast._tag) {
+    case "StringKeyword":
+    case "NumberKeyword":
+    case "BooleanKeyword":
+    case "UndefinedKeyword":
+    case "UnknownKeyword":
+    case "AnyKeyword":
+    case "VoidKeyword":
+    case "Literal":
+      return true
+    case "TypeLiteral":
+      return ast.indexSignatures.length === 0 && ast.propertySignatures.every((ps) => plain(ps.type))
+    case "TupleType":
+      return ast.rest.length <= 1 && ast.elements.every((e) => !e.isOptional && plain(e.type)) &&
+        ast.rest.every((r) => plain(r.type))
+    case "Union":
+      return ast.types.every(plain)
+    default:
+      return false
+  }
+}
 
 const delegate = (ast: SchemaAST.AST): Guard => {
   const is = ParseResult.is(Schema.make(ast))
@@ -100,7 +130,7 @@ const compile = (ast: SchemaAST.AST): Guard => {
     case "TupleType":
       return tuple(ast) ?? delegate(ast)
     case "Union":
-      return union(ast)
+      return ast.types.every(plain) ? union(ast) : delegate(ast)
     default:
       return delegate(ast)
   }
