@@ -120,7 +120,7 @@ const fastCheck = (u: unknown): Message.Message | undefined => {
  * Frames queued in one tick are written together, but never more than this many at once: with
  * many calls in flight the peer then works on the first ones while this side is still producing.
  */
-const eagerFrames = 24
+const eagerFrames = Number(process.env.EAGER ?? 24)
 
 /** @internal */
 export const defaultMaxMessageBytes = 64 * 1024 * 1024
@@ -388,12 +388,10 @@ export class Link {
       nl = chunk.indexOf(10, start)
     }
     if (nl !== -1 && chunk.length <= max) {
-      // every frame of this chunk is within the limit: parse them all at once
+      // every frame of this chunk is within the limit: one string for all of them
       const last = chunk.lastIndexOf(10)
       if (last > nl) {
-        let frames = 1
-        for (let at = nl; at < last; at = chunk.indexOf(10, at + 1)) frames++
-        this.onLines(chunk.toString("utf8", start, last), frames)
+        this.onLines(chunk.toString("utf8", start, last))
         start = last + 1
         nl = -1
       }
@@ -418,22 +416,16 @@ export class Link {
     }
   }
 
-  /**
-   * `frames` frames separated by newlines: one `JSON.parse` for all. When that fails, or does not
-   * give one value per frame (a frame that is not JSON on its own), they are parsed one by one.
-   */
-  private onLines(text: string, frames: number): void {
-    let values: Array<unknown> | undefined
-    try {
-      values = JSON.parse(`[${text.replaceAll("\n", ",")}]`)
-    } catch {
-      values = undefined
+  /** Frames separated by newlines, decoded from bytes at once (one string, one slice per frame). */
+  private onLines(text: string): void {
+    let start = 0
+    let nl = text.indexOf("\n")
+    while (nl !== -1) {
+      if (nl > start) this.onLine(text.slice(start, nl))
+      start = nl + 1
+      nl = text.indexOf("\n", start)
     }
-    if (values === undefined || values.length !== frames) {
-      for (const line of text.split("\n")) if (line.length > 0) this.onLine(line)
-      return
-    }
-    for (let i = 0; i < values.length; i++) this.onValue(values[i], undefined)
+    if (start < text.length) this.onLine(text.slice(start))
   }
 
   private onLine(line: string): void {
@@ -446,12 +438,12 @@ export class Link {
     this.onValue(value, line)
   }
 
-  /** One parsed frame; `line` is its text when at hand (for error reports). */
-  private onValue(value: unknown, line: string | undefined): void {
+  /** One parsed frame; `line` is its text (for error reports). */
+  private onValue(value: unknown, line: string): void {
     let msg = fastCheck(value)
     if (msg === undefined) {
       const decoded = decodeMessage(value)
-      if (Either.isLeft(decoded)) return this.badFrame(line ?? JSON.stringify(value), describeParseError(decoded.left))
+      if (Either.isLeft(decoded)) return this.badFrame(line, describeParseError(decoded.left))
       msg = decoded.right
     }
     switch (msg._tag) {
