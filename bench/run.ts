@@ -48,7 +48,9 @@ const QUICK = flag("--quick")
 const ROUNDS = Math.max(1, Number(option("--rounds") ?? process.env["BENCH_ROUNDS"] ?? (QUICK ? 3 : 5)))
 const ONLY = option("--only")?.split(",").filter((s) => s !== "")
 const POOL_SIZE = Number(process.env["BENCH_POOL_SIZE"] ?? 2)
-const ECHO_COUNTS = QUICK ? ["1000", "2000", "10000"] : ["2000", "5000", "20000"]
+/** echo.ts: [sequential warm-up, sequential, pipelined, pipelined warm-up]; piscina is ~10x slower: fewer */
+const ECHO_COUNTS = QUICK ? ["1000", "2000", "10000", "10000"] : ["2000", "5000", "50000", "20000"]
+const PISCINA_COUNTS = QUICK ? ["1000", "2000", "5000", "2000"] : ["2000", "5000", "20000", "5000"]
 const SPAWNS = QUICK ? "2" : "3"
 /** stream.ts: [stream items, dialog echoes, dialog warm-up echoes, raw unbatched items] */
 const STREAM_ARGS = QUICK ? ["200000", "10000", "5000", "20000"] : ["1000000", "50000", "10000", "100000"]
@@ -89,7 +91,7 @@ const tsx = (key: string, script: string, ...args: Array<string>): Job => ({
 const allJobs: Array<Job> = [
   tsx("echo-ours", "echo.ts", "ours", ...ECHO_COUNTS),
   tsx("echo-raw", "echo.ts", "raw", ...ECHO_COUNTS),
-  tsx("echo-piscina", "echo.ts", "piscina", ...ECHO_COUNTS),
+  tsx("echo-piscina", "echo.ts", "piscina", ...PISCINA_COUNTS),
   tsx("spawn-ours", "spawn.ts", "ours", SPAWNS),
   tsx("spawn-bare", "spawn.ts", "bare", SPAWNS),
   tsx("spawn-same-imports", "spawn.ts", "same-imports", SPAWNS),

@@ -2,9 +2,10 @@
  * Message round trip with the tiny `{ id, n }` payload through ONE worker, one transport per
  * process (the peers' echo benchmark):
  *   - sequential RTT: `warmup` calls, then `seq` calls one at a time, each timed (p50, p99);
- *   - pipelined throughput: `pipe` calls issued by 100 concurrent callers (100 in flight).
+ *   - pipelined throughput: `pipeWarmup` unmeasured calls, then `pipe` calls, issued by 100
+ *     concurrent callers (100 in flight).
  *
- * Usage: node --import tsx bench/scenarios/echo.ts <ours|raw|piscina> [warmup] [seq] [pipe]
+ * Usage: node --import tsx bench/scenarios/echo.ts <ours|raw|piscina> [warmup] [seq] [pipe] [pipeWarmup]
  *   ours     Portal.call on a warm actor (Nursery.spawn of bench/actors/echo.ts)
  *   raw      child_process.fork + process.send, serialization "json" (bench/children/echo.cjs)
  *   piscina  piscina 5 (worker_threads), one thread, default concurrentTasksPerWorker
@@ -22,6 +23,8 @@ const variant = process.argv[2] ?? "ours"
 const WARMUP = intArg(1, 2000)
 const SEQ = intArg(2, 5000)
 const PIPE = intArg(3, 20000)
+/** unmeasured pipelined calls first (100 in flight too): the JIT warms the pipelined path as well */
+const PIPE_WARMUP = intArg(4, 20000)
 const INFLIGHT = 100
 
 interface Msg {
@@ -137,8 +140,9 @@ const measurePromise = async (t: Transport): Promise<Result> => {
   lat.sort()
   let sent = 0
   let done = 0
+  let limit = PIPE_WARMUP
   const lane = async () => {
-    while (sent < PIPE) {
+    while (sent < limit) {
       sent++
       const id = nextId++
       const r = await t.call({ id, n: sent })
@@ -146,6 +150,10 @@ const measurePromise = async (t: Transport): Promise<Result> => {
       done++
     }
   }
+  await Promise.all(Array.from({ length: INFLIGHT }, lane))
+  sent = 0
+  done = 0
+  limit = PIPE
   const pipeStart = nowMs()
   const pipeCpu = cpuMeter(t.childPid)
   const p0 = ns()
@@ -208,8 +216,9 @@ const measureOurs = async (): Promise<Result> => {
     lat.sort()
     let sent = 0
     let done = 0
+    let limit = PIPE_WARMUP
     const lane = Effect.gen(function*() {
-      while (sent < PIPE) {
+      while (sent < limit) {
         sent++
         const id = nextId++
         const r = yield* Portal.call(portal, BenchEcho.echo, { id, n: sent })
@@ -217,6 +226,10 @@ const measureOurs = async (): Promise<Result> => {
         done++
       }
     })
+    yield* Effect.all(Array.from({ length: INFLIGHT }, () => lane), { concurrency: "unbounded", discard: true })
+    sent = 0
+    done = 0
+    limit = PIPE
     const pipeStart = nowMs()
     const pipeCpu = cpuMeter(portal.actor.pid)
     const p0 = ns()
@@ -247,4 +260,4 @@ const result: Result = variant === "ours"
     throw new Error(`unknown variant ${variant}: ours | raw | piscina`)
   })()
 
-emit({ variant, warmup: WARMUP, seq: SEQ, pipe: PIPE, inflight: INFLIGHT, ...result })
+emit({ variant, warmup: WARMUP, seq: SEQ, pipe: PIPE, pipeWarmup: PIPE_WARMUP, inflight: INFLIGHT, ...result })
