@@ -18,6 +18,17 @@ import { checkOrphansAfterEach, echoModule, fixture, isAlive, waitGone } from ".
 
 checkOrphansAfterEach()
 
+/** whether this machine has the kernel guard (util-linux's setpriv with --pdeathsig) */
+const kernelGuard = process.platform === "linux" &&
+  ChildProcess.spawnSync("setpriv", ["--pdeathsig", "KILL", "--", "true"], { stdio: "ignore" }).status === 0
+
+/** the orphan guard an actor process was started with (its spec, from its initial environment) */
+const guardOf = (pid: number): string => {
+  const environ = Fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")
+  const spec = environ.find((v) => v.startsWith("EFFECT_TRACTOR_SPEC="))
+  return spec === undefined ? "none" : JSON.parse(spec.slice("EFFECT_TRACTOR_SPEC=".length)).guard
+}
+
 interface Tree {
   readonly root: number
   readonly actors: ReadonlyArray<Actor.ActorId>
@@ -36,13 +47,17 @@ interface Root {
 }
 
 /** Starts `node --import tsx <script> ...args`; the scope's release SIGKILLs it if still running. */
-const startRoot = (script: string, args: ReadonlyArray<string>, options: { readonly detached: boolean }) =>
+const startRoot = (
+  script: string,
+  args: ReadonlyArray<string>,
+  options: { readonly detached: boolean; readonly env?: Record<string, string> }
+) =>
   Effect.acquireRelease(
     Effect.sync((): Root => {
       const proc = ChildProcess.spawn(
         process.execPath,
         ["--import", "tsx", Url.fileURLToPath(fixture(script)), ...args],
-        { stdio: ["ignore", "pipe", "pipe"], detached: options.detached }
+        { stdio: ["ignore", "pipe", "pipe"], detached: options.detached, env: { ...process.env, ...options.env } }
       )
       let stdout = ""
       let stderr = ""
@@ -161,39 +176,55 @@ describe("Orphans", () => {
       }
     })))
 
-  it.live("on SIGKILL of the root, every actor is gone within 1.5 s, including one blocked in synchronous code", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const root = yield* startRoot("root_killed.ts", ["flat"], { detached: false })
-      const tree = yield* readTree(root)
-      const [idle, blocked] = tree.actors
-      assert.deepStrictEqual(tree.actors.map((a) => a.name), ["idle", "blocked"])
-      assert.isTrue(yield* waitBusy(blocked!.pid, 3_000), "the blocked actor never got busy")
-      assert.isTrue(isAlive(idle!.pid))
+  // Linux with util-linux: the kernel kills an actor when its parent dies (setpriv --pdeathsig);
+  // elsewhere, or when asked, each actor runs a watchdog thread. Both are checked here.
+  for (const guard of ["kernel", "watchdog"] as const) {
+    const env = guard === "watchdog" ? { EFFECT_TRACTOR_ORPHAN_GUARD: "watchdog" } : {}
 
-      const killed = Date.now()
-      process.kill(tree.root, "SIGKILL")
-      const alive = yield* waitGone(tree.actors.map((a) => a.pid), 1_500)
-      const elapsed = Date.now() - killed
-      assert.deepStrictEqual(alive, [], `still alive ${elapsed} ms after the root was killed`)
-    })))
+    describe(`guarded by the ${guard}`, () => {
+      it.live.skipIf(guard === "kernel" && !kernelGuard)(
+        "on SIGKILL of the root, every actor is gone within 1.5 s, including one blocked in synchronous code",
+        () =>
+          Effect.scoped(Effect.gen(function*() {
+            const root = yield* startRoot("root_killed.ts", ["flat"], { detached: false, env })
+            const tree = yield* readTree(root)
+            const [idle, blocked] = tree.actors
+            assert.deepStrictEqual(tree.actors.map((a) => a.name), ["idle", "blocked"])
+            assert.deepStrictEqual(tree.actors.map((a) => guardOf(a.pid)), [guard, guard])
+            assert.isTrue(yield* waitBusy(blocked!.pid, 3_000), "the blocked actor never got busy")
+            assert.isTrue(isAlive(idle!.pid))
 
-  it.live("on SIGKILL of the root, a grandchild blocked in synchronous code is gone within 1.5 s", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const root = yield* startRoot("root_killed.ts", ["nested"], { detached: false })
-      const tree = yield* readTree(root)
-      assert.deepStrictEqual(tree.actors.map((a) => a.name), ["idle", "blocked", "middle"])
-      const grandchild = tree.grandchild!
-      assert.isDefined(grandchild)
-      assert.match(title(grandchild), /^grandchild@\d+$/)
-      assert.isTrue(yield* waitBusy(grandchild, 3_000), "the grandchild never got busy")
+            const killed = Date.now()
+            process.kill(tree.root, "SIGKILL")
+            const alive = yield* waitGone(tree.actors.map((a) => a.pid), 1_500)
+            const elapsed = Date.now() - killed
+            assert.deepStrictEqual(alive, [], `still alive ${elapsed} ms after the root was killed`)
+          }))
+      )
 
-      const killed = Date.now()
-      process.kill(tree.root, "SIGKILL")
-      const pids = [...tree.actors.map((a) => a.pid), grandchild]
-      const alive = yield* waitGone(pids, 1_500)
-      const elapsed = Date.now() - killed
-      assert.deepStrictEqual(alive, [], `still alive ${elapsed} ms after the root was killed`)
-    })))
+      it.live.skipIf(guard === "kernel" && !kernelGuard)(
+        "on SIGKILL of the root, a grandchild blocked in synchronous code is gone within 1.5 s",
+        () =>
+          Effect.scoped(Effect.gen(function*() {
+            const root = yield* startRoot("root_killed.ts", ["nested"], { detached: false, env })
+            const tree = yield* readTree(root)
+            assert.deepStrictEqual(tree.actors.map((a) => a.name), ["idle", "blocked", "middle"])
+            const grandchild = tree.grandchild!
+            assert.isDefined(grandchild)
+            assert.match(title(grandchild), /^grandchild@\d+$/)
+            assert.strictEqual(guardOf(grandchild), guard)
+            assert.isTrue(yield* waitBusy(grandchild, 3_000), "the grandchild never got busy")
+
+            const killed = Date.now()
+            process.kill(tree.root, "SIGKILL")
+            const pids = [...tree.actors.map((a) => a.pid), grandchild]
+            const alive = yield* waitGone(pids, 1_500)
+            const elapsed = Date.now() - killed
+            assert.deepStrictEqual(alive, [], `still alive ${elapsed} ms after the root was killed`)
+          }))
+      )
+    })
+  }
 
   it.live("titles every actor process name@pid", () =>
     Nursery.open((nursery) =>

@@ -11,6 +11,7 @@ import * as ActorError from "../ActorError.js"
 import { type ActorId, format } from "./actorId.js"
 import { childEntry } from "./bundle.js"
 import { type Spec, specVariable } from "./child.js"
+import { guardedCommand } from "./deathSignal.js"
 import { Link } from "./link.js"
 
 /** @internal resolved timing and limits of one child */
@@ -42,8 +43,8 @@ const loaderFlags = /^(--import|--loader|--experimental-loader|--require|-r)(=|$
  * bundled entry with plain `node`; a loader would only slow it down (and must be asked for
  * explicitly through `execArgv`).
  */
-const childEnv = (extra: Record<string, string | undefined> | undefined, spec: Spec) => {
-  const env: Record<string, string | undefined> = { ...process.env, ...extra }
+const childEnv = (base: Record<string, string | undefined>, spec: Spec) => {
+  const env: Record<string, string | undefined> = { ...base }
   const nodeOptions = env["NODE_OPTIONS"]
   if (nodeOptions !== undefined) {
     const kept: Array<string> = []
@@ -76,16 +77,19 @@ export class ActorProcess {
   private spawnError: Error | undefined
 
   constructor(readonly options: StartOptions) {
+    const env = { ...process.env, ...options.env }
+    const command = guardedCommand(env, [...(options.execArgv ?? []), ...options.entry])
     const spec: Spec = {
       name: options.name,
       uid: options.uid,
       parent: options.parent,
       maxMessageBytes: options.settings.maxMessageBytes,
-      childEntry: childEntry()
+      childEntry: childEntry(),
+      guard: command.guard
     }
-    this.proc = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? []), ...options.entry], {
+    this.proc = ChildProcess.spawn(command.command, command.args, {
       stdio: ["inherit", "inherit", "inherit", "pipe"],
-      env: childEnv(options.env, spec),
+      env: childEnv(env, spec),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
       windowsHide: true
     })

@@ -12,6 +12,7 @@ import * as Scope from "effect/Scope"
 import * as Actor from "../Actor.js"
 import type { ActorId } from "./actorId.js"
 import { setChildEntry } from "./bundle.js"
+import type { OrphanGuard } from "./deathSignal.js"
 import { codecOf } from "./codec.js"
 import { Link, type Server, type ServedFn } from "./link.js"
 import { startWatchdog } from "./watchdog.js"
@@ -23,6 +24,8 @@ export interface Spec {
   readonly parent: ActorId
   readonly maxMessageBytes: number
   readonly childEntry: string
+  /** `kernel`: started through `setpriv --pdeathsig`; `watchdog`: this process guards itself */
+  readonly guard: OrphanGuard
 }
 
 /** @internal */
@@ -137,5 +140,5 @@ export const main = async (modules: Modules): Promise<void> => {
 
   link.send({ _tag: "Ready", actor: self, protocols: [...fns.keys()] })
   link.flush()
-  startWatchdog()
+  if (spec.guard === "watchdog") startWatchdog()
 }
