@@ -5,6 +5,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
+import { Dynamic } from "./fixtures/dynamic_import.ts"
 import { Awaited } from "./fixtures/top_level_await.ts"
 import { Echo } from "./fixtures/protocols.ts"
 import { checkOrphansAfterEach, echoModule, fixture } from "./utils/index.ts"
@@ -77,6 +78,14 @@ describe("Bundle", () => {
         for (let i = 0; i < 100 && Fs.readFileSync(cache).equals(junk); i++) yield* Effect.sleep("20 millis")
         assert.isFalse(Fs.readFileSync(cache).equals(junk), "the cache was not rewritten")
         assert.strictEqual(yield* echoOnce("third"), "third")
+      })
+    ))
+
+  it.live("a handler imports node builtins at run time, by name and by a computed name", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const portal = yield* Nursery.spawn(nursery, "dynamic", { modules: [fixture("dynamic_import.ts")] })
+        assert.deepStrictEqual(yield* Portal.call(portal, Dynamic.builtins, undefined), ["function", "a/b"])
       })
     ))
 

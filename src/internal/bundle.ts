@@ -20,7 +20,7 @@ export type ModuleSpecifier = string | URL
 
 const here = Url.fileURLToPath(import.meta.url)
 let childEntryPath = Path.join(Path.dirname(here), `child${Path.extname(here)}`)
-const version = 3
+const version = 4
 
 /** @internal the source of the child bootstrap (inside a bundled child, set from its spec) */
 export const childEntry = (): string => childEntryPath
@@ -257,7 +257,11 @@ const build = (
                   [importMeta("dirname")]: "__dirname",
                   [importMeta("filename")]: "__filename"
                 },
-                banner: { js: "var __effectTractorUrl=require('node:url').pathToFileURL(__filename).href;" }
+                banner: { js: "var __effectTractorUrl=require('node:url').pathToFileURL(__filename).href;" },
+                // a script compiled by node:vm has no loader for import(): what stays outside the bundle
+                // (node builtins, esbuild, computed specifiers) is required instead, which in Node 20
+                // cannot load an ESM-only package by a computed name
+                supported: { "dynamic-import": false }
               }
               : {
                 banner: {
