@@ -118,10 +118,12 @@ const fastCheck = (u: unknown): Message.Message | undefined => {
 }
 
 /**
- * Frames queued in one tick are written together, but never more than this many at once: with
- * many calls in flight the peer then works on the first ones while this side is still producing.
+ * Frames queued in one tick are written together at its end, except that the first this many go
+ * out as soon as they are queued: with many calls in flight the peer then works on them while this
+ * side is still producing the rest (measured, 100 in flight: ~125k calls/s without, ~135k writing
+ * every 24 frames, ~149k writing the first 16 once per tick).
  */
-const eagerFrames = 24
+const eagerFrames = 16
 
 /** @internal */
 export const defaultMaxMessageBytes = 64 * 1024 * 1024
@@ -178,8 +180,12 @@ export class Link {
     // frames deferred earlier (a stream's batch) go first: the order of sends is the order on the wire
     if (this.deferred.length > 0 && !this.runningDeferred) this.runDeferred()
     this.queue.push(line)
-    // a long burst goes out in parts, so the peer starts on the first frames while we make the rest
-    if (this.queue.length >= eagerFrames) this.write()
+    // in a long burst the first frames go out at once, so the peer starts on them while we make the
+    // rest (once per tick: more early writes cost more than the overlap gives)
+    if (this.queue.length >= eagerFrames && !this.wroteEarly) {
+      this.wroteEarly = true
+      this.write()
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true
       setImmediate(this.flush)
@@ -208,8 +214,11 @@ export class Link {
     this.runningDeferred = false
   }
 
+  private wroteEarly = false
+
   readonly flush = (): void => {
     this.flushScheduled = false
+    this.wroteEarly = false
     this.runDeferred()
     if (this.queue.length > 0) this.write()
   }
