@@ -158,13 +158,19 @@ if (cachedData === undefined || script.cachedDataRejected) {
 }
 `
 
-/** the launcher in `dir`, written when missing or out of date */
+const launchers = new Map<string, string>()
+
+/** the launcher in `dir`, written when missing or out of date (checked once per folder and process) */
 const launcherFile = (dir: string): string => {
-  const file = Path.join(dir, `launch-${version}.cjs`)
-  if (!Fs.existsSync(file) || Fs.readFileSync(file, "utf8") !== launcherSource) {
-    const tmp = `${file}.${process.pid}.tmp`
-    Fs.writeFileSync(tmp, launcherSource)
-    Fs.renameSync(tmp, file)
+  let file = launchers.get(dir)
+  if (file === undefined) {
+    file = Path.join(dir, `launch-${version}.cjs`)
+    if (!Fs.existsSync(file) || Fs.readFileSync(file, "utf8") !== launcherSource) {
+      const tmp = `${file}.${process.pid}.tmp`
+      Fs.writeFileSync(tmp, launcherSource)
+      Fs.renameSync(tmp, file)
+    }
+    launchers.set(dir, file)
   }
   return file
 }
@@ -228,7 +234,7 @@ const build = (
         ...modules.map(([name, resolved]) => `  [${JSON.stringify(name)}, () => import(${JSON.stringify(resolved)})],`),
         `])`
       ].join("\n")
-      const once = async (format: Format) => {
+      const bundleAs = async (format: Format) => {
         const file = `${base}.${format === "cjs" ? "cjs" : "mjs"}`
         const tmp = `${file}.${process.pid}.${Crypto.randomBytes(4).toString("hex")}.tmp`
         try {
@@ -266,7 +272,7 @@ const build = (
               : {
                 banner: {
                   js: "import { createRequire as __effectTractorRequire } from 'node:module';" +
-                    `const require = __effectTractorRequire(${"import"}.meta.url);`
+                    `const require = __effectTractorRequire(${importMeta("url")});`
                 }
               })
           })
@@ -279,10 +285,10 @@ const build = (
       }
       try {
         let format: Format = "cjs"
-        const result = await once("cjs").catch((e) => {
+        const result = await bundleAs("cjs").catch((e) => {
           if (!topLevelAwait(e)) throw e
           format = "esm"
-          return once("esm")
+          return bundleAs("esm")
         })
         const inputs: Record<string, readonly [number, number]> = {}
         for (const input of Object.keys(result.metafile.inputs)) {

@@ -304,7 +304,7 @@ export class Link {
    *
    * The interruption is caught by a failure handler in an uninterruptible region around the wait,
    * not by `Effect.async`'s canceller: the same guarantee with fewer steps of the fiber runtime on
-   * every call (measured: about 1.4 µs less per call with 100 calls in flight).
+   * every call (measured in place, 100 calls in flight: 9.0 -> 6.9 µs of the caller's CPU per call).
    */
   call(
     fn: Actor.Fn.Any,
@@ -456,11 +456,6 @@ export class Link {
     } catch (e) {
       return this.badFrame(line, `not JSON (${(e as Error).message})`)
     }
-    this.onValue(value, line)
-  }
-
-  /** One parsed frame; `line` is its text (for error reports). */
-  private onValue(value: unknown, line: string): void {
     let msg = fastCheck(value)
     if (msg === undefined) {
       const decoded = decodeMessage(value)
