@@ -33,6 +33,8 @@ interface Tree {
   readonly root: number
   readonly actors: ReadonlyArray<Actor.ActorId>
   readonly grandchild?: number | undefined
+  /** an actor still importing its module (never ready) */
+  readonly importer?: number | undefined
 }
 
 interface Root {
@@ -225,6 +227,26 @@ describe("Orphans", () => {
       )
     })
   }
+
+  // only the kernel guards an actor before its modules are loaded: the watchdog starts after Ready
+  it.live.skipIf(!kernelGuard)(
+    "on SIGKILL of the root, an actor still blocked importing its module is gone within 1.5 s",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const root = yield* startRoot("root_killed.ts", ["importing"], { detached: false })
+        const tree = yield* readTree(root)
+        const importer = tree.importer!
+        assert.isDefined(importer)
+        assert.strictEqual(guardOf(importer), "kernel")
+        assert.isTrue(yield* waitBusy(importer, 3_000), "the importing actor never got busy")
+
+        const killed = Date.now()
+        process.kill(tree.root, "SIGKILL")
+        const alive = yield* waitGone([importer], 1_500)
+        const elapsed = Date.now() - killed
+        assert.deepStrictEqual(alive, [], `still alive ${elapsed} ms after the root was killed`)
+      }))
+  )
 
   it.live("titles every actor process name@pid", () =>
     Nursery.open((nursery) =>
