@@ -14,6 +14,7 @@ import type * as Actor from "../src/Actor.ts"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Echo } from "./fixtures/protocols.ts"
+import { Subprocess } from "./fixtures/subprocess.ts"
 import { checkOrphansAfterEach, echoModule, fixture, isAlive, waitGone } from "./utils/index.ts"
 
 checkOrphansAfterEach()
@@ -247,6 +248,17 @@ describe("Orphans", () => {
         assert.deepStrictEqual(alive, [], `still alive ${elapsed} ms after the root was killed`)
       }))
   )
+
+  it.live("a subprocess an actor starts does not inherit the actor's connection to its parent (fd 3)", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const portal = yield* Nursery.spawn(nursery, "starter", { modules: [fixture("subprocess.ts")] })
+        const actorLink = Fs.readlinkSync(`/proc/${portal.actor.pid}/fd/3`)
+        assert.match(actorLink, /^socket:/)
+        const fds = yield* Portal.call(portal, Subprocess.fds, undefined)
+        assert.notInclude(Object.values(fds), actorLink, JSON.stringify(fds))
+      })
+    ))
 
   it.live("titles every actor process name@pid", () =>
     Nursery.open((nursery) =>
