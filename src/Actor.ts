@@ -12,6 +12,7 @@ import type * as Stream from "effect/Stream"
 import * as Scope from "effect/Scope"
 import type * as ActorError from "./ActorError.js"
 import * as Ids from "./internal/actorId.js"
+import { jsonProblem } from "./internal/jsonSafe.js"
 
 /**
  * The identity of an actor: its name (not unique), a unique id and its process id.
@@ -643,7 +644,13 @@ export const protocol = <const Name extends string, const Fns extends Record<str
     if (reserved.has(key)) {
       throw new globalThis.Error(`Actor.protocol("${name}"): "${key}" is a reserved name, rename that function`)
     }
-    bound[key] = { ...fns[key]!, [FnTypeId]: FnTypeId, protocol: name, name: key }
+    const spec = fns[key]!
+    for (const [part, schema] of Object.entries(spec)) {
+      if (part === "kind" || !Schema.isSchema(schema)) continue
+      const problem = jsonProblem(schema, `the ${part} of ${name}.${key}`)
+      if (problem !== undefined) throw new globalThis.Error(`Actor.protocol("${name}"): ${problem}`)
+    }
+    bound[key] = { ...spec, [FnTypeId]: FnTypeId, protocol: name, name: key }
   }
   return Object.assign(tag, bound, { [ProtocolTypeId]: { name, fns: bound } }) as any
 }

@@ -52,7 +52,7 @@ const relay = (path: ReadonlyArray<ActorId>) => path.map(Ids.format).join(" -> "
  * @since 0.1.0
  * @category errors
  */
-export class RemoteActorError extends Schema.TaggedError<RemoteActorError>("effect-tractor/RemoteActorError")(
+const RemoteActorErrorBase = Schema.TaggedError<RemoteActorError>("effect-tractor/RemoteActorError")(
   "RemoteActorError",
   {
     source: ActorId,
@@ -62,7 +62,9 @@ export class RemoteActorError extends Schema.TaggedError<RemoteActorError>("effe
     remoteStack: Schema.optional(Schema.String),
     errors: Schema.optional(Schema.Array(Schema.suspend((): Schema.Schema<RemoteActorError, any> => RemoteActorError)))
   }
-) {
+)
+
+export class RemoteActorError extends RemoteActorErrorBase {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
@@ -73,12 +75,43 @@ export class RemoteActorError extends Schema.TaggedError<RemoteActorError>("effe
   get isInception(): boolean {
     return this.relayPath.length > 1
   }
+  constructor(...args: ConstructorParameters<typeof RemoteActorErrorBase>) {
+    super(...args)
+    // what `Cause.pretty`, loggers and `console.error` print: where the error came from and the
+    // remote stack, not the frames of the local decoder that rebuilt it
+    Object.defineProperty(this, "stack", {
+      value: remoteRendering(this),
+      writable: true,
+      configurable: true,
+      enumerable: false
+    })
+  }
   /** @since 0.1.0 */
   override toString(): string {
     return `RemoteActorError: ${this.errorTag}: ${this.message} (from ${Ids.format(this.source)}, via ${
       relay(this.relayPath)
     })${this.remoteStack ? `\n  remote stack:\n${this.remoteStack}` : ""}`
   }
+}
+
+/** the frames of a stack, without its header (which repeats the message, possibly over several lines) */
+const framesOf = (stack: string): Array<string> => {
+  const lines = stack.split("\n")
+  const first = lines.findIndex((line) => /^\s+at /.test(line))
+  return first === -1 ? [] : lines.slice(first)
+}
+
+const remoteRendering = (e: RemoteActorError): string => {
+  const lines = [
+    `RemoteActorError: ${e.message}`,
+    `    ${e.errorTag} in actor ${Ids.format(e.source)}, relayed via ${relay(e.relayPath)}`
+  ]
+  if (e.remoteStack !== undefined) lines.push(...framesOf(e.remoteStack))
+  for (const inner of e.errors ?? []) {
+    lines.push(`    caused by ${inner.errorTag}: ${inner.message.split("\n")[0]}`)
+    if (inner.remoteStack !== undefined) lines.push(...framesOf(inner.remoteStack).map((l) => `  ${l}`))
+  }
+  return lines.join("\n")
 }
 
 /**
@@ -276,14 +309,16 @@ export class StreamOverrun extends Schema.TaggedError<StreamOverrun>("effect-tra
 }
 
 /**
- * An actor could not be started: a module failed to build or import (`module` names it), the
- * process exited before it was ready, or it did not report ready in time.
+ * An actor could not be started: a module was not found, failed to build or to import (`module`
+ * names it), the process exited before it was ready, it did not report ready in time, or the spawn
+ * was refused (a closed nursery, a cap on the number of actors, a spawn from an actor module's top
+ * level). `actorName` is the name it was to have.
  *
  * @example
  * ```ts
  * import * as ActorError from "effect-tractor/ActorError"
  *
- * const culprit = (e: ActorError.SpawnError) => e.module ?? e.name
+ * const culprit = (e: ActorError.SpawnError) => e.module ?? e.actorName
  * ```
  * @since 0.1.0
  * @category errors
@@ -291,7 +326,7 @@ export class StreamOverrun extends Schema.TaggedError<StreamOverrun>("effect-tra
 export class SpawnError extends Schema.TaggedError<SpawnError>("effect-tractor/SpawnError")(
   "SpawnError",
   {
-    name: Schema.String,
+    actorName: Schema.String,
     module: Schema.optional(Schema.String),
     message: Schema.String,
     remoteStack: Schema.optional(Schema.String)

@@ -64,6 +64,11 @@ export declare namespace Nursery {
     readonly cancelAckTimeout?: Duration.DurationInput | undefined
     /** The largest frame sent or accepted, in bytes (default 64 MiB). */
     readonly maxMessageBytes?: number | undefined
+    /**
+     * The most actors alive at once in the nursery (default 256): a spawn beyond it fails with
+     * `SpawnError` instead of exhausting the machine. Only the nursery's own option counts.
+     */
+    readonly maxActors?: number | undefined
   }
 
   /**

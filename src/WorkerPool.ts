@@ -1,6 +1,6 @@
 /**
- * The seed's worker pool as a first-class helper: n actors in a nursery, a function mapped over
- * inputs, results streamed back as they complete.
+ * Worker pools: n actors in a nursery serving the same modules, a function mapped over inputs,
+ * results streamed back as they complete.
  *
  * @since 0.1.0
  */
@@ -10,7 +10,7 @@ import * as Predicate from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Actor from "./Actor.js"
-import type * as ActorError from "./ActorError.js"
+import * as ActorError from "./ActorError.js"
 import * as Nursery from "./Nursery.js"
 import * as Portal from "./Portal.js"
 
@@ -53,6 +53,11 @@ export declare namespace WorkerPool {
   export interface Options extends Nursery.Nursery.SpawnOptions {
     /** Number of workers (default: the number of CPUs). */
     readonly size?: number | undefined
+    /**
+     * The largest `size` accepted (default: 4 × the number of CPUs). A larger pool fails with
+     * `SpawnError` before any worker starts, instead of exhausting the machine's memory.
+     */
+    readonly maxSize?: number | undefined
     /** Worker names are `${name}_${i}` (default `"worker"`). */
     readonly name?: string | undefined
   }
@@ -91,10 +96,22 @@ export const isWorkerPool = (u: unknown): u is WorkerPool => Predicate.hasProper
  */
 export const make = (options: WorkerPool.Options): Effect.Effect<WorkerPool, ActorError.SpawnError, Scope.Scope> =>
   Effect.gen(function*() {
-    const size = Math.max(1, options.size ?? Os.availableParallelism())
+    const name = options.name ?? "worker"
+    const cores = Os.availableParallelism()
+    const size = options.size ?? cores
+    const maxSize = options.maxSize ?? 4 * cores
+    if (!Number.isInteger(size) || size < 1 || size > maxSize) {
+      return yield* new ActorError.SpawnError({
+        actorName: `${name}_0`,
+        message: !Number.isInteger(size) || size < 1
+          ? `a worker pool needs a whole number of workers of at least 1, not ${size}`
+          : `a worker pool of ${size} workers is over the limit of ${maxSize}` +
+            `${options.maxSize === undefined ? ` (4 × ${cores} CPUs)` : ""}: ask for fewer, or raise maxSize`
+      })
+    }
     const nursery = yield* Nursery.make(options)
     const portals = yield* Effect.forEach(
-      Array.from({ length: size }, (_, i) => `${options.name ?? "worker"}_${i}`),
+      Array.from({ length: size }, (_, i) => `${name}_${i}`),
       (name) => Nursery.spawn(nursery, name, options),
       { concurrency: "unbounded" }
     )

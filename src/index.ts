@@ -19,6 +19,13 @@ export * as Actor from "./Actor.js"
 export * as ActorContext from "./ActorContext.js"
 
 /**
+ * Running a program of actors: `runMain`, the guard of one-file programs.
+ *
+ * @since 0.1.0
+ */
+export * as ActorRuntime from "./ActorRuntime.js"
+
+/**
  * Every error that can cross a process.
  *
  * @since 0.1.0
@@ -54,7 +61,7 @@ export * as Nursery from "./Nursery.js"
 export * as Portal from "./Portal.js"
 
 /**
- * The seed's worker pool.
+ * Worker pools: a function mapped over inputs on a pool of actors.
  *
  * @since 0.1.0
  */

@@ -73,7 +73,8 @@ describe("Errors", () => {
             Nursery.spawn(nursery, "doomed", { modules: [echoModule, throwingModule] }),
             ActorError.SpawnError
           )
-          assert.strictEqual(error.name, "doomed")
+          assert.strictEqual(error.actorName, "doomed")
+          assert.strictEqual(error.name, "SpawnError")
           assert.strictEqual(error.module, throwingModule.href)
           assert.include(error.message, "doomed module refuses to load")
           assert.include(error.remoteStack ?? "", "doomed module refuses to load")
@@ -90,7 +91,7 @@ describe("Errors", () => {
             Nursery.spawn(nursery, "unparsable", { modules: [echoModule, syntaxErrorModule] }),
             ActorError.SpawnError
           )
-          assert.strictEqual(error.name, "unparsable")
+          assert.strictEqual(error.actorName, "unparsable")
           assert.strictEqual(error.module, syntaxErrorModule.href)
           assert.include(error.message, "syntax_error.mjs")
         })
@@ -103,7 +104,7 @@ describe("Errors", () => {
             Nursery.spawn(nursery, "missing", { modules: [missingModule, echoModule] }),
             ActorError.SpawnError
           )
-          assert.strictEqual(error.name, "missing")
+          assert.strictEqual(error.actorName, "missing")
           assert.strictEqual(error.module, missingModule.href)
           assert.include(error.message, "does_not_exist.ts")
         })
@@ -118,7 +119,7 @@ describe("Errors", () => {
           ActorError.SpawnError
         )
         assert.strictEqual(error.module, throwingModule.href)
-        assert.strictEqual(error.name, "Doomed")
+        assert.strictEqual(error.actorName, "Doomed")
       }))
   })
 

@@ -22,24 +22,33 @@ const primeLines = PRIMES.map(([n, prime]) => `${n} is prime: ${prime}`)
 const seconds = (what: string) => new RegExp(`^${what} took \\d+(\\.\\d+)?(e-\\d+)? seconds$`)
 
 describe("examples/parallelism", () => {
-  it.live("concurrent_actors_primes prints every result as it completes, then the timings", () =>
+  it.live("concurrent_actors_primes (one file) prints its workers, every result as it completes with its worker, then the timings", () =>
     Effect.gen(function*() {
       const run = yield* runExample("examples/parallelism/concurrent_actors_primes.ts")
       yield* assertClean(run)
-      assert.strictEqual(run.lines.length, 8, run.lines.join("\n"))
-      // completion order: the same lines as the docs, in any order
-      assert.deepStrictEqual([...run.lines.slice(0, 6)].sort(), [...primeLines].sort())
-      assert.match(run.lines[6]!, seconds("processing"))
-      assert.match(run.lines[7]!, seconds("script"))
-      // the pool had its 4 workers (plus, on a cold cache, esbuild)
+      assert.strictEqual(run.lines.length, 9, run.lines.join("\n"))
+      const workers = /^root@(\d+) started 4 workers: (.*)$/.exec(run.lines[0]!)
+      assert.isNotNull(workers, run.lines[0])
+      assert.strictEqual(Number(workers![1]), run.pid)
+      const names = workers![2]!.split(", ")
+      assert.deepStrictEqual(names.map((n) => n.split("@")[0]), ["worker_0", "worker_1", "worker_2", "worker_3"])
+      // completion order: the same lines as the docs, in any order, each found by one of the workers
+      const results = run.lines.slice(1, 7).map((line) => /^(.*) \((worker_\d@\d+)\)$/.exec(line)!)
+      assert.deepStrictEqual(results.map((m) => m[1]).sort(), [...primeLines].sort())
+      for (const m of results) assert.include(names, m[2])
+      assert.match(run.lines[7]!, seconds("processing"))
+      assert.match(run.lines[8]!, seconds("script"))
+      // the pool had its 4 workers (plus, on a cold cache, esbuild), and no worker ran the main program
       assert.isAtLeast(run.tree.length, 4)
+      assert.isAtMost(run.tree.length, 6)
     }))
 
   it.live("concurrent_actors_primes takes the number of workers from argv", () =>
     Effect.gen(function*() {
       const run = yield* runExample("examples/parallelism/concurrent_actors_primes.ts", "1")
       yield* assertClean(run)
-      assert.deepStrictEqual([...run.lines.slice(0, 6)].sort(), [...primeLines].sort())
+      assert.match(run.lines[0]!, /started 1 workers: worker_0@\d+$/)
+      assert.deepStrictEqual(run.lines.slice(1, 7).map((l) => l.replace(/ \(worker_0@\d+\)$/, "")).sort(), [...primeLines].sort())
       const usage = yield* runExample("examples/parallelism/concurrent_actors_primes.ts", "zero")
       assert.strictEqual(usage.exitCode, 2)
       assert.match(usage.stderr, /usage: /)

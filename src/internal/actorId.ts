@@ -1,4 +1,7 @@
 import * as Schema from "effect/Schema"
+import { assertSupportedEffect } from "./effectVersion.js"
+
+assertSupportedEffect()
 
 /** @internal */
 export const ActorId = Schema.Struct({

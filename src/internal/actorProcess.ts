@@ -60,6 +60,64 @@ const childEnv = (base: Record<string, string | undefined>, spec: Spec) => {
   return env
 }
 
+/**
+ * Idle actors do not hold the event loop open: a program that ends its main with a nursery still
+ * open (a scope never closed) is not kept alive by its actors' connections. Every half second the
+ * actors with nothing in flight are unreferenced; a call on one references it again at once. When
+ * the loop has nothing else left, the open nurseries are named in a warning and their actors torn
+ * down through the ladder before the process exits.
+ */
+const live = new Set<ActorProcess>()
+let sweeper: ReturnType<typeof setInterval> | undefined
+
+const idle = (child: ActorProcess) =>
+  child.ready && !child.stopping && child.link.pending.size === 0 && child.link.endpoints.size === 0 &&
+  child.link.running.size === 0
+
+const sweep = () => {
+  for (const child of live) {
+    if (idle(child)) child.unref()
+    else child.ref()
+  }
+}
+
+const leaked = () => {
+  const open = [...live].filter((child) => !child.stopping)
+  if (open.length === 0) return
+  const owners = new Map<string, Array<string>>()
+  for (const child of open) {
+    const owner = format(child.options.parent)
+    owners.set(owner, [...(owners.get(owner) ?? []), format(child.id)])
+  }
+  const which = [...owners].map(([owner, actors]) => `a nursery of ${owner} (actors ${actors.join(", ")})`).join("; ")
+  Effect.runFork(
+    Effect.logWarning(
+      `the program is ending with ${which} still open: its scope was never closed (use Nursery.open, ` +
+        `or close the Scope the nursery was made in); tearing its actors down`
+    ).pipe(
+      Effect.zipRight(Effect.forEach(open, (child) => child.teardown(), { concurrency: "unbounded", discard: true }))
+    )
+  )
+}
+
+const track = (child: ActorProcess) => {
+  if (sweeper === undefined) {
+    sweeper = setInterval(sweep, 500)
+    sweeper.unref()
+    process.on("beforeExit", leaked)
+  }
+  live.add(child)
+}
+
+const untrack = (child: ActorProcess) => {
+  live.delete(child)
+  if (live.size === 0 && sweeper !== undefined) {
+    clearInterval(sweeper)
+    sweeper = undefined
+    process.removeListener("beforeExit", leaked)
+  }
+}
+
 /** @internal */
 export class ActorProcess {
   readonly id: ActorId
@@ -109,11 +167,34 @@ export class ActorProcess {
       onClose: () => {},
       onSocketClose: () => this.whenExited(() => this.closeLink())
     }, undefined, 1)
+    this.link.wake = () => this.ref()
+    track(this)
+  }
+
+  private referenced = true
+
+  /** Holds the event loop open while this actor has work in flight or is starting or stopping. */
+  ref(): void {
+    if (this.referenced) return
+    this.referenced = true
+    this.link.asleep = false
+    this.proc.ref()
+    this.link.socket.ref()
+  }
+
+  /** Lets the event loop end while this actor is idle. */
+  unref(): void {
+    if (!this.referenced || this.exitInfo !== undefined) return
+    this.referenced = false
+    this.link.asleep = true
+    this.proc.unref()
+    this.link.socket.unref()
   }
 
   private markExited(code: number | null, signal: NodeJS.Signals | null) {
     if (this.exitInfo !== undefined) return
     this.exitInfo = { code, signal }
+    untrack(this)
     for (const waiter of this.exitWaiters) waiter()
     this.exitWaiters.clear()
     // the socket normally closes with the process; a descendant holding fd 3 must not keep us waiting
@@ -149,7 +230,7 @@ export class ActorProcess {
       const fail = (message: string, module?: string, stack?: string) =>
         resume(Exit.fail(
           new ActorError.SpawnError({
-            name: this.options.name,
+            actorName: this.options.name,
             message,
             ...(module !== undefined && module !== "" ? { module } : {}),
             ...(stack !== undefined ? { remoteStack: stack } : {})
@@ -220,6 +301,7 @@ export class ActorProcess {
     return Effect.async<void, ActorError.ActorTooSlow>((resume) => {
       if (this.exitInfo !== undefined) return resume(Exit.void)
       this.stopping = true
+      this.ref()
       let finished = false
       const done = (exit: Exit.Exit<void, ActorError.ActorTooSlow>) => {
         if (finished) return
@@ -278,6 +360,7 @@ export class ActorProcess {
     return Effect.gen(this, function*() {
       this.stopping = true
       if (this.exitInfo !== undefined) return
+      this.ref()
       this.link.send({ _tag: "Cancel", canceller: this.options.parent })
       this.link.flush()
       if (yield* this.waitExit(graceMillis)) return

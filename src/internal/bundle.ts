@@ -20,7 +20,7 @@ export type ModuleSpecifier = string | URL
 
 const here = Url.fileURLToPath(import.meta.url)
 let childEntryPath = Path.join(Path.dirname(here), `child${Path.extname(here)}`)
-const version = 4
+const version = 5
 
 /** @internal the source of the child bootstrap (inside a bundled child, set from its spec) */
 export const childEntry = (): string => childEntryPath
@@ -30,13 +30,51 @@ export const setChildEntry = (path: string): void => {
   childEntryPath = path
 }
 
-/** @internal */
-export const resolveModule = (spec: ModuleSpecifier): string => {
-  if (spec instanceof URL) return Url.fileURLToPath(spec)
-  if (spec.startsWith("file:")) return Url.fileURLToPath(spec)
-  if (spec.startsWith(".") || Path.isAbsolute(spec)) return Path.resolve(spec)
-  return spec
+// A module named by its compiled name whose source is what exists (tsx runs `.ts` files that import
+// `./m.js`), or by its source name after compiling (`new URL("./m.ts", import.meta.url)` in `out/`).
+const twins: Record<string, ReadonlyArray<string>> = {
+  ".js": [".ts", ".tsx", ".jsx"],
+  ".mjs": [".mts"],
+  ".cjs": [".cts"],
+  ".ts": [".js"],
+  ".tsx": [".js", ".jsx"],
+  ".jsx": [".js", ".tsx"],
+  ".mts": [".mjs"],
+  ".cts": [".cjs"]
 }
+
+/** @internal whether a specifier names a file (a path or a file URL), not a package */
+export const isFileSpecifier = (spec: ModuleSpecifier): boolean =>
+  spec instanceof URL || spec.startsWith("file:") || spec.startsWith(".") || Path.isAbsolute(spec)
+
+/**
+ * The file (or package specifier) a module specifier names: `file:` URLs and absolute paths as they
+ * are, relative paths against the working directory; a missing `.js` whose `.ts` source exists is
+ * the source, and the other way round.
+ * @internal
+ */
+export const resolveModule = (spec: ModuleSpecifier): string => {
+  if (!isFileSpecifier(spec)) return spec as string
+  const file = spec instanceof URL || spec.startsWith("file:") ? Url.fileURLToPath(spec) : Path.resolve(spec)
+  if (Fs.existsSync(file)) return file
+  const ext = Path.extname(file)
+  for (const twin of twins[ext] ?? []) {
+    const candidate = file.slice(0, file.length - ext.length) + twin
+    if (Fs.existsSync(candidate)) return candidate
+  }
+  return file
+}
+
+const missingFile = (actorName: string, name: string, file: string): ActorError.SpawnError =>
+  new ActorError.SpawnError({
+    actorName,
+    module: name,
+    message: `cannot start actor "${actorName}": module file not found: ${file}` +
+      (name.startsWith(".")
+        ? ` (the relative path "${name}" was resolved against the working directory ${process.cwd()}; ` +
+          `name a module next to your code with new URL("./module.js", import.meta.url))`
+        : "")
+  })
 
 /** @internal */
 export const cacheDir = (): string => {
@@ -48,22 +86,89 @@ export const cacheDir = (): string => {
     : Path.join(Os.tmpdir(), `effect-tractor-${process.getuid?.() ?? "user"}`)
 }
 
+/**
+ * What a bundle was built from: every input file esbuild read, those under `node_modules` (the
+ * dependencies, effect-tractor itself when installed as a package) included, each with its
+ * modification time, size and inode. An in-place upgrade rewrites a package's files (new inodes,
+ * and npm gives every file of a package the same fixed mtime, so the inode is what tells), an edit
+ * changes mtime or size: either makes the bundle stale.
+ */
 interface Meta {
   readonly format: "cjs" | "esm"
-  readonly inputs: Record<string, readonly [number, number]>
+  readonly inputs: Record<string, readonly [mtime: number, size: number, inode: number]>
+}
+
+const stamp = (file: string): readonly [number, number, number] | undefined => {
+  const stat = Fs.statSync(file, { throwIfNoEntry: false })
+  return stat === undefined ? undefined : [stat.mtimeMs, stat.size, stat.ino]
 }
 
 /** the format of the bundle described by `metaFile`, when it is there and none of its inputs changed */
 const freshFormat = (metaFile: string): Meta["format"] | undefined => {
   try {
     const meta: Meta = JSON.parse(Fs.readFileSync(metaFile, "utf8"))
-    for (const [file, [mtime, size]] of Object.entries(meta.inputs)) {
-      const stat = Fs.statSync(file)
-      if (stat.mtimeMs !== mtime || stat.size !== size) return undefined
+    for (const file in meta.inputs) {
+      const was = meta.inputs[file]!
+      const stat = Fs.statSync(file, { throwIfNoEntry: false })
+      if (stat === undefined || stat.mtimeMs !== was[0] || stat.size !== was[1] || stat.ino !== was[2]) return undefined
     }
     return meta.format === "cjs" || meta.format === "esm" ? meta.format : undefined
   } catch {
     return undefined
+  }
+}
+
+/** @internal how many module sets the cache keeps (the most recently used) */
+export const cacheEntries = 64
+
+/** @internal entries not used for this long are removed at the next build */
+export const cacheMaxAgeMillis = 14 * 24 * 3600 * 1000
+
+const used = new Set<string>()
+
+/** Marks an entry as used (once per process), so that pruning keeps it. */
+const touch = (metaFile: string): void => {
+  if (used.has(metaFile)) return
+  used.add(metaFile)
+  try {
+    const now = new Date()
+    Fs.utimesSync(metaFile, now, now)
+  } catch {
+    // pruning may then take it a little early: it is rebuilt on demand
+  }
+}
+
+/**
+ * Keeps the cache folder bounded: removes the files of entries beyond the `cacheEntries` most
+ * recently used, of entries unused for `cacheMaxAgeMillis`, and temporary files of builds that died.
+ * Deleting any entry is always safe: it is rebuilt on the next spawn that needs it.
+ * @internal
+ */
+export const prune = (dir: string, now = Date.now()): void => {
+  let names: Array<string>
+  try {
+    names = Fs.readdirSync(dir)
+  } catch {
+    return
+  }
+  const entries: Array<readonly [string, number]> = []
+  for (const name of names) {
+    const file = Path.join(dir, name)
+    if (name.endsWith(".tmp")) {
+      const stat = Fs.statSync(file, { throwIfNoEntry: false })
+      if (stat !== undefined && now - stat.mtimeMs > 3600_000) Fs.rmSync(file, { force: true })
+    } else if (/^[0-9a-f]{24}\.json$/.test(name)) {
+      const stat = Fs.statSync(file, { throwIfNoEntry: false })
+      if (stat !== undefined) entries.push([name.slice(0, 24), stat.mtimeMs])
+    }
+  }
+  entries.sort((a, b) => b[1] - a[1])
+  const gone = new Set(
+    entries.filter(([, mtime], i) => i >= cacheEntries || now - mtime > cacheMaxAgeMillis).map(([key]) => key)
+  )
+  if (gone.size === 0) return
+  for (const name of names) {
+    if (gone.has(name.slice(0, 24))) Fs.rmSync(Path.join(dir, name), { force: true })
   }
 }
 
@@ -87,9 +192,19 @@ const blame = (modules: ReadonlyArray<readonly [string, string]>, errors: Readon
   return modules.length === 1 ? modules[0]![0] : undefined
 }
 
+const entryName = "<actor entry>"
+
+/** esbuild's messages, without positions in the generated entry and in the words of this library */
 const render = (errors: ReadonlyArray<EsbuildMessage>) =>
-  errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text))
-    .join("\n")
+  errors.map((e) => {
+    const text = e.text.replace(/^Could not resolve "([^"]+)"/, (_, spec: string) =>
+      spec.startsWith(".") || Path.isAbsolute(spec)
+        ? `file not found: ${spec}`
+        : `cannot find package "${spec}" (install it in the project, or name a file)`)
+    return e.location !== null && e.location.file !== entryName
+      ? `${e.location.file}:${e.location.line}:${e.location.column}: ${text}`
+      : text
+  }).join("\n")
 
 const sourceFile = /\.(m|c)?[jt]sx?$/
 const loaders: Record<string, "ts" | "tsx" | "js" | "jsx"> = {
@@ -186,9 +301,13 @@ export const entryFor = (
 ): Effect.Effect<ReadonlyArray<string>, ActorError.SpawnError> =>
   Effect.suspend(() => {
     const modules = specifiers.map((s) => [typeof s === "string" ? s : s.href, resolveModule(s)] as const)
+    for (let i = 0; i < modules.length; i++) {
+      const [name, file] = modules[i]!
+      if (isFileSpecifier(specifiers[i]!) && !Fs.existsSync(file)) return Effect.fail(missingFile(actorName, name, file))
+    }
     const dir = cacheDir()
     const key = Crypto.createHash("sha256")
-      .update(JSON.stringify({ version, childEntry: childEntryPath, modules: modules.map(([, r]) => r), node: process.version }))
+      .update(JSON.stringify({ version, childEntry: childEntryPath, modules: modules.map(([, r]) => r), cwd: process.cwd(), node: process.version, arch: process.arch }))
       .digest("hex")
       .slice(0, 24)
     const base = Path.join(dir, key)
@@ -198,7 +317,10 @@ export const entryFor = (
       return format === undefined ? undefined : args(dir, base, format)
     }
     const ready = fresh()
-    if (ready !== undefined) return Effect.succeed(ready)
+    if (ready !== undefined) {
+      touch(metaFile)
+      return Effect.succeed(ready)
+    }
     return buildLock.withPermits(1)(Effect.suspend(() => {
       const ready = fresh()
       if (ready !== undefined) return Effect.succeed(ready)
@@ -239,7 +361,7 @@ const build = (
         const tmp = `${file}.${process.pid}.${Crypto.randomBytes(4).toString("hex")}.tmp`
         try {
           const result = await esbuild.build({
-            stdin: { contents, resolveDir: process.cwd(), sourcefile: "effect-tractor-child.ts", loader: "ts" },
+            stdin: { contents, resolveDir: process.cwd(), sourcefile: entryName, loader: "ts" },
             bundle: true,
             platform: "node",
             format,
@@ -249,6 +371,9 @@ const build = (
             write: true,
             logLevel: "silent",
             legalComments: "none",
+            // read only when an error's stack is rendered (see `internal/sourceMap.ts`): nothing at startup
+            sourcemap: "external",
+            sourcesContent: false,
             // less text to compile at every start; identifiers stay readable in remote stacks
             minifyWhitespace: true,
             minifySyntax: true,
@@ -276,11 +401,13 @@ const build = (
                 }
               })
           })
+          Fs.renameSync(`${tmp}.map`, `${file}.map`)
           Fs.renameSync(tmp, file)
           Fs.rmSync(`${file}.v8`, { force: true })
           return result
         } finally {
           Fs.rmSync(tmp, { force: true })
+          Fs.rmSync(`${tmp}.map`, { force: true })
         }
       }
       try {
@@ -290,14 +417,15 @@ const build = (
           format = "esm"
           return bundleAs("esm")
         })
-        const inputs: Record<string, readonly [number, number]> = {}
+        const inputs: Record<string, readonly [number, number, number]> = {}
         for (const input of Object.keys(result.metafile.inputs)) {
           const abs = Path.resolve(input)
-          if (abs.includes(`${Path.sep}node_modules${Path.sep}`) || !Fs.existsSync(abs)) continue
-          const stat = Fs.statSync(abs)
-          inputs[abs] = [stat.mtimeMs, stat.size]
+          const stats = stamp(abs)
+          if (stats !== undefined) inputs[abs] = stats
         }
         Fs.writeFileSync(metaFile, JSON.stringify({ format, inputs } satisfies Meta))
+        used.add(metaFile)
+        prune(dir)
         return format
       } finally {
         await esbuild.stop()
@@ -307,7 +435,7 @@ const build = (
       const errors: ReadonlyArray<EsbuildMessage> = (e as { errors?: Array<EsbuildMessage> }).errors ?? []
       const module = blame(modules, errors)
       return new ActorError.SpawnError({
-        name: actorName,
+        actorName,
         ...(module !== undefined ? { module } : {}),
         message: `could not build the modules of actor "${actorName}"${module ? ` (${module})` : ""}: ${
           errors.length > 0 ? render(errors) : String(e)

@@ -15,6 +15,8 @@ import { setChildEntry } from "./bundle.js"
 import type { OrphanGuard } from "./deathSignal.js"
 import { codecOf } from "./codec.js"
 import { Link, type Server, type ServedFn } from "./link.js"
+import { setBooting } from "./main.js"
+import { mapStack } from "./sourceMap.js"
 import { startWatchdog } from "./watchdog.js"
 
 /** @internal what the parent tells the child, through the environment */
@@ -87,6 +89,7 @@ export const main = async (modules: Modules): Promise<void> => {
   const loaded: Array<readonly [string, Record<string, unknown>]> = []
   let fns: Map<string, Map<string, ServedFn>>
   let current = ""
+  setBooting(true)
   try {
     for (const [name, load] of modules) {
       current = name
@@ -95,16 +98,18 @@ export const main = async (modules: Modules): Promise<void> => {
     current = ""
     fns = collect(loaded)
   } catch (e) {
+    setBooting(false)
     const error = e instanceof Error ? e : new Error(String(e))
     link.send({
       _tag: "BootFailed",
       module: current,
       message: error.message,
-      ...(error.stack !== undefined ? { stack: error.stack } : {})
+      ...(error.stack !== undefined ? { stack: mapStack(error.stack) } : {})
     })
     return link.end(() => process.exit(1))
   }
 
+  setBooting(false)
   const scope = Effect.runSync(Scope.make())
   const service = Actor.CurrentActor.of({
     id: self,

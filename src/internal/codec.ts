@@ -14,6 +14,7 @@ import * as ActorError from "../ActorError.js"
 import type * as Message from "../Message.js"
 import type { ActorId } from "./actorId.js"
 import { guardOf } from "./guard.js"
+import { mapStack } from "./sourceMap.js"
 
 /** @internal */
 export interface FnCodec {
@@ -117,7 +118,7 @@ const messageOf = (u: unknown): string => {
 }
 
 const stackOf = (u: unknown): string | undefined =>
-  u instanceof Error && typeof u.stack === "string" ? u.stack : undefined
+  u instanceof Error && typeof u.stack === "string" ? mapStack(u.stack) : undefined
 
 /**
  * Boxes anything that failed in `self` for the trip to the caller. A `RemoteActorError` relayed

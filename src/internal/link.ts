@@ -141,6 +141,10 @@ export class Link {
   private partialBytes = 0
   private discarding: string | undefined
   closedWith: ActorError.TransportClosed | undefined
+  /** set while the owner keeps the connection from holding the event loop open (an idle parent side) */
+  asleep = false
+  /** called when a call starts on a sleeping link: the owner holds the event loop open again */
+  wake: () => void = () => {}
 
   constructor(
     readonly socket: net.Socket,
@@ -250,6 +254,7 @@ export class Link {
     endpoint?: Endpoint
   ): number | ActorError.ActorError {
     if (this.closedWith !== undefined) return this.closedWith
+    if (this.asleep) this.wake()
     const codec = codecOf(spec)
     let wire: unknown = payload
     if (codec.checkPayload === undefined || !codec.checkPayload(payload)) {
@@ -558,6 +563,7 @@ export class Link {
         }
         // `Effect.succeed`/`Effect.fail` are already exits: answer without a fiber
         if (Exit.isExit(result)) return this.answer(id, served, result)
+        if (!Effect.isEffect(result)) return this.answer(id, served, this.notEffect(served, result, "an Effect"))
         effect = result as Effect.Effect<unknown, unknown, Actor.CurrentActor>
         break
       }
@@ -565,7 +571,12 @@ export class Link {
         const outbox = new Outbox(this, id, schemaCodec(served.spec.element).encode, served)
         this.endpoints.set(id, { onCredit: (n) => outbox.grant(n) })
         effect = Stream.runForEachChunk(
-          Stream.suspend(() => served.handler(payload.right) as Stream.Stream<unknown, unknown, Actor.CurrentActor>),
+          Stream.suspend(() => {
+            const stream = served.handler(payload.right)
+            return Stream.StreamTypeId in Object(stream)
+              ? stream as Stream.Stream<unknown, unknown, Actor.CurrentActor>
+              : Stream.fromEffect(this.notEffect(served, stream, "a Stream"))
+          }),
           (chunk) => outbox.send(Chunk.toReadonlyArray(chunk))
         )
         break
@@ -574,7 +585,12 @@ export class Link {
         const context = new ChildDialog(this, id, served.spec, served)
         this.endpoints.set(id, context)
         effect = Effect.scoped(
-          Effect.suspend(() => served.handler(payload.right, context) as Effect.Effect<unknown, unknown, Actor.CurrentActor>)
+          Effect.suspend(() => {
+            const result = served.handler(payload.right, context)
+            return Effect.isEffect(result)
+              ? result as Effect.Effect<unknown, unknown, Actor.CurrentActor>
+              : this.notEffect(served, result, "an Effect")
+          })
         )
         break
       }
@@ -582,6 +598,27 @@ export class Link {
     const fiber = Runtime.runFork(this.server!.runtime)(effect)
     this.running.set(id, fiber)
     fiber.addObserver((exit) => this.answer(id, served, exit))
+  }
+
+  /** A handler that returned something else than it must (possible where nothing type checks, as under tsx). */
+  private notEffect(served: ServedFn, value: unknown, expected: string): Exit.Exit<never, ActorError.RemoteActorError> {
+    const what = value === null || value === undefined
+      ? String(value)
+      : value instanceof Promise || typeof (value as { then?: unknown }).then === "function"
+      ? "a Promise (an async function?)"
+      : `a ${typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value}`
+    const fix = expected === "a Stream"
+      ? "stream handlers must return a Stream (e.g. Stream.fromIterable, Stream.fromAsyncIterable)"
+      : "handlers must return an Effect: wrap a value in Effect.succeed, synchronous code in Effect.sync, " +
+        "a promise in Effect.promise(() => ...) or Effect.tryPromise"
+    return Exit.fail(
+      new ActorError.RemoteActorError({
+        source: this.self,
+        relayPath: [],
+        errorTag: "InvalidHandlerResult",
+        message: `the handler of ${served.protocol}.${served.name} returned ${what}, not ${expected}: ${fix}`
+      })
+    )
   }
 
   private answer(id: number, served: ServedFn, exit: Exit.Exit<unknown, unknown>): void {

@@ -16,6 +16,7 @@ import * as ActorError from "../ActorError.js"
 import { type ActorId, format, makeUid } from "./actorId.js"
 import { ActorProcess, type Settings } from "./actorProcess.js"
 import * as Bundle from "./bundle.js"
+import * as Main from "./main.js"
 import { defaultMaxMessageBytes } from "./link.js"
 import { PortalImpl } from "./portal.js"
 
@@ -29,6 +30,7 @@ export interface Timings {
   readonly readyTimeout?: Duration.DurationInput | undefined
   readonly cancelAckTimeout?: Duration.DurationInput | undefined
   readonly maxMessageBytes?: number | undefined
+  readonly maxActors?: number | undefined
 }
 
 /** @internal */
@@ -49,6 +51,9 @@ const resolve = (base: Timings, over: Timings): Settings => ({
   cancelAckTimeoutMillis: millis(over.cancelAckTimeout ?? base.cancelAckTimeout, 500),
   maxMessageBytes: over.maxMessageBytes ?? base.maxMessageBytes ?? defaultMaxMessageBytes
 })
+
+/** @internal */
+export const defaultMaxActors = 256
 
 let root: ActorId | undefined
 
@@ -176,6 +181,23 @@ export const fork = <A, E, R>(
     })
   )
 
+/**
+ * A spawn in an actor process that does not come from the actor's handlers (no `CurrentActor`), or
+ * that happens while the actor is still importing its modules, is a main program run by the import
+ * of a module the actor enabled: it would spawn again in every actor it starts, without end.
+ */
+const misplacedSpawn = (name: string): Effect.Effect<ActorError.SpawnError | undefined> =>
+  Effect.map(Effect.serviceOption(Actor.CurrentActor), (current) => {
+    if (!Main.isActorProcess() || (Option.isSome(current) && !Main.isBooting())) return undefined
+    return new ActorError.SpawnError({
+      actorName: name,
+      message: `cannot spawn "${name}" in actor ${process.title}: the spawn comes from the top level of a module ` +
+        `the actor imports, most likely its main program, which would start again in every actor. ` +
+        `Run the main program with ActorRuntime.runMain(program), which does nothing in an actor, ` +
+        `or move it to a file of its own`
+    })
+  })
+
 /** @internal */
 export const spawn = (
   nursery: NurseryImpl,
@@ -186,13 +208,24 @@ export const spawn = (
     Effect.gen(function*() {
       if (nursery.closed || nursery.cancelling) {
         return yield* new ActorError.SpawnError({
-          name,
+          actorName: name,
           message: `cannot spawn "${name}": the nursery of ${format(nursery.actor)} is ${
             nursery.closed ? "closed" : "cancelling"
           }`
         })
       }
+      const outside = yield* misplacedSpawn(name)
+      if (outside !== undefined) return yield* outside
       const entry = yield* restore(Bundle.entryFor(name, options.modules))
+      const maxActors = nursery.timings.maxActors ?? defaultMaxActors
+      if (nursery.children.size >= maxActors) {
+        return yield* new ActorError.SpawnError({
+          actorName: name,
+          message: `cannot spawn "${name}": the nursery of ${format(nursery.actor)} already has ${nursery.children.size} ` +
+            `actors, its limit (maxActors ${maxActors}${nursery.timings.maxActors === undefined ? ", the default" : ""}): ` +
+            `spawn fewer, or raise maxActors on the nursery`
+        })
+      }
       const child = new ActorProcess({
         entry,
         name,
