@@ -3,11 +3,13 @@ import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Url from "node:url"
+import { cacheEntries, cacheMaxAgeMillis, prune } from "../src/internal/bundle.ts"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Dynamic } from "./fixtures/dynamic_import.ts"
 import { Awaited } from "./fixtures/top_level_await.ts"
-import { Echo } from "./fixtures/protocols.ts"
+import { Echo, Versioned } from "./fixtures/protocols.ts"
 import { checkOrphansAfterEach, echoModule, fixture } from "./utils/index.ts"
 
 checkOrphansAfterEach()
@@ -100,4 +102,105 @@ describe("Bundle", () => {
         })
       )
     ))
+
+  describe("the cache key covers every input", () => {
+    const repo = Url.fileURLToPath(new URL("..", import.meta.url))
+    // npm gives every file of a package this same mtime: only the inode tells an upgrade apart
+    const npmTime = new Date("1985-10-26T08:15:00Z")
+    const writePackage = (project: string, version: string) => {
+      const dir = Path.join(project, "node_modules", "upgradable")
+      Fs.rmSync(dir, { recursive: true, force: true })
+      Fs.mkdirSync(dir, { recursive: true })
+      const files = {
+        "package.json": JSON.stringify({ name: "upgradable", version, main: "index.js" }),
+        "index.js": `exports.version = ${JSON.stringify(version)}\n`
+      }
+      for (const [name, text] of Object.entries(files)) {
+        Fs.writeFileSync(Path.join(dir, name), text)
+        Fs.utimesSync(Path.join(dir, name), npmTime, npmTime)
+      }
+    }
+    const versionIn = (module: string) =>
+      Nursery.open((nursery) =>
+        Effect.flatMap(
+          Nursery.spawn(nursery, "versioned", { modules: [module] }),
+          (portal) => Portal.call(portal, Versioned.version, undefined)
+        )
+      )
+
+    it.live("a dependency upgraded in place (same sizes, same mtimes) reaches the next actor", () =>
+      withCacheDir((cache) =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => {
+            // inside the repository, so that the module finds effect; build/ is ignored by git
+            Fs.mkdirSync(Path.join(repo, "build"), { recursive: true })
+            const project = Fs.mkdtempSync(Path.join(repo, "build", "upgrade-test-"))
+            Fs.writeFileSync(
+              Path.join(project, "versioned.ts"),
+              [
+                `import * as Effect from "effect/Effect"`,
+                `import { version } from "upgradable"`,
+                `import * as Actor from ${JSON.stringify(Path.join(repo, "src", "Actor.ts"))}`,
+                `import { Versioned } from ${JSON.stringify(Url.fileURLToPath(fixture("protocols.ts")))}`,
+                `export const VersionedLive = Actor.serve(Versioned, { version: () => Effect.succeed(version) })`
+              ].join("\n")
+            )
+            return project
+          }),
+          (project) =>
+            Effect.gen(function*() {
+              const module = Path.join(project, "versioned.ts")
+              writePackage(project, "1.0.0")
+              assert.strictEqual(yield* versionIn(module), "1.0.0")
+              assert.strictEqual(yield* versionIn(module), "1.0.0")
+              writePackage(project, "2.0.0")
+              assert.strictEqual(yield* versionIn(module), "2.0.0")
+              // the inputs under node_modules are part of the key: effect and effect-tractor's own files too
+              const meta = JSON.parse(Fs.readFileSync(Path.join(cache, filesIn(cache, ".json")[0]!), "utf8"))
+              const inputs = Object.keys(meta.inputs)
+              assert.isTrue(inputs.some((f) => f.endsWith(Path.join("node_modules", "upgradable", "index.js"))))
+              assert.isTrue(inputs.some((f) => f.includes(`${Path.sep}node_modules${Path.sep}effect${Path.sep}`)))
+              assert.isTrue(inputs.some((f) => f.endsWith(Path.join("src", "internal", "child.ts"))))
+            }),
+          (project) => Effect.sync(() => Fs.rmSync(project, { recursive: true, force: true }))
+        )
+      ))
+
+    it("the cache keeps the most recently used entries, drops old ones and leftovers of dead builds", () => {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-tractor-prune-test-"))
+      try {
+        const now = Date.now()
+        const keys: Array<string> = []
+        for (let i = 0; i < cacheEntries + 6; i++) {
+          const key = i.toString(16).padStart(24, "0")
+          keys.push(key)
+          for (const ext of [".json", ".cjs", ".cjs.map", ".cjs.v8"]) {
+            const file = Path.join(dir, key + ext)
+            Fs.writeFileSync(file, "x")
+            // entry i was used i minutes ago; the last one long ago
+            const at = new Date(now - (i === cacheEntries + 5 ? cacheMaxAgeMillis + 1000 : i * 60_000))
+            Fs.utimesSync(file, at, at)
+          }
+        }
+        const oldTmp = Path.join(dir, "abc.cjs.123.tmp")
+        Fs.writeFileSync(oldTmp, "x")
+        Fs.utimesSync(oldTmp, new Date(now - 7200_000), new Date(now - 7200_000))
+        const freshTmp = Path.join(dir, "def.cjs.456.tmp")
+        Fs.writeFileSync(freshTmp, "x")
+        Fs.writeFileSync(Path.join(dir, "launch-5.cjs"), "x")
+        prune(dir, now)
+        const left = new Set(Fs.readdirSync(dir))
+        for (const [i, key] of keys.entries()) {
+          for (const ext of [".json", ".cjs", ".cjs.map", ".cjs.v8"]) {
+            assert.strictEqual(left.has(key + ext), i < cacheEntries, `${key}${ext}`)
+          }
+        }
+        assert.isFalse(left.has("abc.cjs.123.tmp"), "a dead build's leftover")
+        assert.isTrue(left.has("def.cjs.456.tmp"), "a build in progress")
+        assert.isTrue(left.has("launch-5.cjs"), "the launcher")
+      } finally {
+        Fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
 })

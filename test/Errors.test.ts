@@ -1,13 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as Url from "node:url"
 import * as Actor from "../src/Actor.ts"
 import * as ActorError from "../src/ActorError.ts"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Bank, Frozen, frozenSince, Overdrawn } from "./fixtures/errors.ts"
-import { Boom, Echo, Unserved } from "./fixtures/protocols.ts"
+import { Boom, Echo, Unserved, Untyped } from "./fixtures/protocols.ts"
 import { Tree } from "./fixtures/tree.ts"
 import { checkOrphansAfterEach, echoModule, fixture, isAlive, waitGone } from "./utils/index.ts"
 import { failsWith } from "./utils/assertions.ts"
@@ -268,5 +270,90 @@ describe("Errors", () => {
         assert.include(error.toString(), "gen0@")
         assert.deepStrictEqual(yield* waitGone(error.relayPath.map((id) => id.pid), 1000), [])
       }))
+  })
+
+  describe("what a user sees", () => {
+    it.live("Cause.pretty of a remote error shows the source actor, the relay path, the tag and the user's file and line first", () =>
+      Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          const portal = yield* Nursery.spawn(nursery, "shower", { modules: [echoModule] })
+          const error = yield* failsWith(Portal.call(portal, Echo.undeclared, "shown"), ActorError.RemoteActorError)
+          const pretty = Cause.pretty(Cause.fail(error))
+          const lines = pretty.split("\n")
+          assert.strictEqual(lines[0], "RemoteActorError: shown")
+          assert.strictEqual(lines[1], `    Error in actor shower@${portal.actor.pid}, relayed via shower@${portal.actor.pid}`)
+          // the remote stack, source-mapped from the actor's bundle to the fixture's own line
+          const echoSource = Url.fileURLToPath(echoModule)
+          assert.include(lines[2], `${echoSource}:24:`, pretty)
+          assert.notInclude(pretty, "Schema.ts")
+          assert.notInclude(pretty, ".cache/effect-tractor")
+          assert.include(error.remoteStack!, `${echoSource}:24:`)
+        })
+      ))
+
+    it.live("a handler that returns a Promise, a plain value or no Stream fails that call with a typed error that says what to do", () =>
+      Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          const portal = yield* Nursery.spawn(nursery, "untyped", { modules: [fixture("untyped.ts")] })
+          const promise = yield* failsWith(Portal.call(portal, Untyped.promise, 1), ActorError.RemoteActorError)
+          assert.strictEqual(promise.errorTag, "InvalidHandlerResult")
+          assert.include(promise.message, "the handler of Untyped.promise returned a Promise (an async function?), not an Effect")
+          assert.include(promise.message, "Effect.promise(() => ...)")
+          const plain = yield* failsWith(Portal.call(portal, Untyped.plain, 1), ActorError.RemoteActorError)
+          assert.include(plain.message, "the handler of Untyped.plain returned a number, not an Effect")
+          const stream = yield* failsWith(
+            Stream.runCollect(Portal.stream(portal, Untyped.notStream, undefined)),
+            ActorError.RemoteActorError
+          )
+          assert.include(stream.message, "the handler of Untyped.notStream returned an Array, not a Stream")
+          // the actor stays up and serves on
+          assert.strictEqual(yield* Portal.call(portal, Untyped.number, 7), 7)
+        })
+      ))
+
+    it.live("NaN and Infinity, which JSON cannot carry, fail with a message that says why", () =>
+      Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          const portal = yield* Nursery.spawn(nursery, "nan", { modules: [fixture("untyped.ts")] })
+          for (const value of [NaN, Infinity, -Infinity]) {
+            const error = yield* failsWith(Portal.call(portal, Untyped.number, value), ActorError.MsgTypeError)
+            assert.strictEqual(error.part, "payload")
+            assert.include(error.message, "the wire is JSON, which has no NaN or Infinity")
+            assert.include(error.message, "Schema.Finite")
+          }
+        })
+      ))
+
+    it.live("a missing module file is named, with no internal file name and no bundler wording", () =>
+      Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          const url = yield* failsWith(Nursery.spawn(nursery, "gone", { modules: [missingModule] }), ActorError.SpawnError)
+          assert.strictEqual(url.message, `cannot start actor "gone": module file not found: ${Url.fileURLToPath(missingModule)}`)
+          const relative = yield* failsWith(
+            Nursery.spawn(nursery, "gone", { modules: ["./no/such/module.ts"] }),
+            ActorError.SpawnError
+          )
+          assert.include(relative.message, `module file not found: ${process.cwd()}/no/such/module.ts`)
+          assert.include(relative.message, "resolved against the working directory")
+          assert.include(relative.message, "new URL(\"./module.js\", import.meta.url)")
+          const pkg = yield* failsWith(
+            Nursery.spawn(nursery, "gone", { modules: ["no-such-package-anywhere"] }),
+            ActorError.SpawnError
+          )
+          assert.include(pkg.message, `cannot find package "no-such-package-anywhere"`)
+          for (const e of [url, relative, pkg]) {
+            assert.strictEqual(e.name, "SpawnError")
+            assert.notMatch(e.message, /effect-tractor-child|Could not resolve|<actor entry>/)
+          }
+        })
+      ))
+
+    it.live("a module named by its compiled name (.js) is served from its source (.ts), as after tsc the other way round", () =>
+      Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          const portal = yield* Nursery.spawn(nursery, "twin", { modules: [new URL("./fixtures/echo.js", import.meta.url)] })
+          assert.strictEqual(yield* Portal.call(portal, Echo.echo, "twin"), "twin")
+        })
+      ))
   })
 })

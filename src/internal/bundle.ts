@@ -89,18 +89,19 @@ export const cacheDir = (): string => {
 /**
  * What a bundle was built from: every input file esbuild read, those under `node_modules` (the
  * dependencies, effect-tractor itself when installed as a package) included, each with its
- * modification time, size and inode. An in-place upgrade rewrites a package's files (new inodes,
- * and npm gives every file of a package the same fixed mtime, so the inode is what tells), an edit
- * changes mtime or size: either makes the bundle stale.
+ * modification time, size, inode and status change time. npm gives every file of a package the
+ * same fixed mtime, and a file system may hand a deleted file's inode to the next new file, so it
+ * is the change time (set by the kernel on every write, creation or rename, never by a tool) that
+ * tells an in-place upgrade apart; any difference makes the bundle stale.
  */
 interface Meta {
   readonly format: "cjs" | "esm"
-  readonly inputs: Record<string, readonly [mtime: number, size: number, inode: number]>
+  readonly inputs: Record<string, readonly [mtime: number, size: number, inode: number, ctime: number]>
 }
 
-const stamp = (file: string): readonly [number, number, number] | undefined => {
+const stamp = (file: string): readonly [number, number, number, number] | undefined => {
   const stat = Fs.statSync(file, { throwIfNoEntry: false })
-  return stat === undefined ? undefined : [stat.mtimeMs, stat.size, stat.ino]
+  return stat === undefined ? undefined : [stat.mtimeMs, stat.size, stat.ino, stat.ctimeMs]
 }
 
 /** the format of the bundle described by `metaFile`, when it is there and none of its inputs changed */
@@ -110,7 +111,10 @@ const freshFormat = (metaFile: string): Meta["format"] | undefined => {
     for (const file in meta.inputs) {
       const was = meta.inputs[file]!
       const stat = Fs.statSync(file, { throwIfNoEntry: false })
-      if (stat === undefined || stat.mtimeMs !== was[0] || stat.size !== was[1] || stat.ino !== was[2]) return undefined
+      if (
+        stat === undefined || stat.mtimeMs !== was[0] || stat.size !== was[1] || stat.ino !== was[2] ||
+        stat.ctimeMs !== was[3]
+      ) return undefined
     }
     return meta.format === "cjs" || meta.format === "esm" ? meta.format : undefined
   } catch {
@@ -417,7 +421,7 @@ const build = (
           format = "esm"
           return bundleAs("esm")
         })
-        const inputs: Record<string, readonly [number, number, number]> = {}
+        const inputs: Record<string, readonly [number, number, number, number]> = {}
         for (const input of Object.keys(result.metafile.inputs)) {
           const abs = Path.resolve(input)
           const stats = stamp(abs)

@@ -96,7 +96,14 @@ export const codecOf = (spec: Actor.AnySpec): FnCodec => {
 export const encodeActorError = Schema.encodeSync(ActorError.ActorErrorSchema)
 
 /** @internal */
-export const describeParseError = (e: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(e)
+export const describeParseError = (e: ParseResult.ParseError): string => {
+  const text = ParseResult.TreeFormatter.formatErrorSync(e)
+  // the wire is JSON: NaN and ±Infinity are sent as null
+  return /Expected (number|Finite|.*number.*), actual null/.test(text)
+    ? `${text}\n(the wire is JSON, which has no NaN or Infinity: a number that is not finite arrives as null; ` +
+      `refuse them at the sender with Schema.Finite, or send them as strings with Schema.NumberFromString)`
+    : text
+}
 
 const errorTagOf = (u: unknown): string => {
   if (typeof u === "object" && u !== null) {

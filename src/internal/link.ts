@@ -128,6 +128,8 @@ const eagerFrames = 16
 /** @internal */
 export const defaultMaxMessageBytes = 64 * 1024 * 1024
 
+const article = (noun: string) => `${/^[aeiou]/i.test(noun) ? "an" : "a"} ${noun}`
+
 /** @internal */
 export class Link {
   readonly pending = new Map<number, Pending>()
@@ -606,7 +608,7 @@ export class Link {
       ? String(value)
       : value instanceof Promise || typeof (value as { then?: unknown }).then === "function"
       ? "a Promise (an async function?)"
-      : `a ${typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value}`
+      : article(typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value)
     const fix = expected === "a Stream"
       ? "stream handlers must return a Stream (e.g. Stream.fromIterable, Stream.fromAsyncIterable)"
       : "handlers must return an Effect: wrap a value in Effect.succeed, synchronous code in Effect.sync, " +

@@ -1,0 +1,85 @@
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Url from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { checkOrphansAfterEach, descendants, fixture, isAlive } from "./utils/index.ts"
+
+checkOrphansAfterEach()
+
+const root = Url.fileURLToPath(new URL("..", import.meta.url))
+
+/** runs a root fixture under tsx, sampling its process tree while it runs */
+const runRoot = (file: string, env: Record<string, string> = {}) =>
+  Effect.async<{ code: number | null; stdout: string; stderr: string; actors: ReadonlyArray<number> }>((resume) => {
+    const proc = ChildProcess.spawn(process.execPath, ["--import", "tsx", Url.fileURLToPath(fixture(file))], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    const tree = new Map<number, string>()
+    const sampler = setInterval(() =>
+      descendants(proc.pid!).forEach((pid) => {
+        try {
+          tree.set(pid, Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]!)
+        } catch {
+          // gone already
+        }
+      }), 20)
+    proc.stdout.on("data", (d) => (stdout += d))
+    proc.stderr.on("data", (d) => (stderr += d))
+    const killer = setTimeout(() => proc.kill("SIGKILL"), 25_000)
+    proc.on("exit", (code) => {
+      clearInterval(sampler)
+      clearTimeout(killer)
+      resume(Effect.succeed({
+        code,
+        stdout,
+        stderr,
+        // the actors seen (by their titles, name@pid), not the helpers (tsx's and the bundler's esbuild)
+        actors: [...tree].filter(([, title]) => /^\w+@\d+$/.test(title)).map(([pid]) => pid)
+      }))
+    })
+  })
+
+describe("Program", () => {
+  it.live("a one-file program under runMain: its actors serve the module and never run its main", () =>
+    Effect.gen(function*() {
+      const run = yield* runRoot("onefile.ts", { ONEFILE_MODE: "guarded" })
+      assert.strictEqual(run.code, 0, run.stderr)
+      const out = JSON.parse(run.stdout.trim())
+      assert.deepStrictEqual(out.results.map((r: { value: number }) => r.value), [4, 9])
+      // two actors, plus esbuild on a cold cache: nobody spawned again
+      const actors = out.results.map((r: { pid: number }) => r.pid)
+      assert.sameMembers([...run.actors], actors)
+      assert.notInclude(run.stderr, "cannot spawn")
+    }))
+
+  it.live("a one-file program without runMain: the actor's copy of the main is refused its spawn, nothing recurses", () =>
+    Effect.gen(function*() {
+      const run = yield* runRoot("onefile.ts", { ONEFILE_MODE: "unguarded" })
+      // the root itself completes: its actors served it
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.deepStrictEqual(JSON.parse(run.stdout.trim()).results.map((r: { value: number }) => r.value), [4, 9])
+      // each actor's copy of the main program failed its first spawn with a message that says why
+      assert.match(run.stderr, /sq_a@\d+: (\(FiberFailure\) )?SpawnError: cannot spawn "sq_a" in actor sq_a@\d+: the spawn comes from the top level/)
+      assert.include(run.stderr, "ActorRuntime.runMain(program)")
+      assert.strictEqual(run.actors.length, 2, `actors seen: ${run.actors}`)
+    }))
+
+  it.live("a program that ends with a nursery still open warns, naming it, and tears its actor down", () =>
+    Effect.gen(function*() {
+      const start = Date.now()
+      const run = yield* runRoot("leaky.ts")
+      assert.strictEqual(run.code, 0, run.stderr)
+      const [pid, done] = run.stdout.trim().split("\n")
+      assert.strictEqual(done, "main done")
+      assert.isFalse(isAlive(Number(pid)))
+      assert.match(run.stdout + run.stderr, /still open: its scope was never closed/)
+      assert.match(run.stdout + run.stderr, /actors leaky@\d+/)
+      // no hang: the idle actor did not hold the event loop, the ladder's first step ended it
+      assert.isBelow(Date.now() - start, 15_000)
+    }))
+})
