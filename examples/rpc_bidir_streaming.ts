@@ -5,11 +5,12 @@
  *
  *     npx tsx examples/rpc_bidir_streaming.ts
  */
+import * as ActorRuntime from "effect-tractor/ActorRuntime"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import * as Nursery from "../src/Nursery.ts"
-import * as Portal from "../src/Portal.ts"
+import * as Nursery from "effect-tractor/Nursery"
+import * as Portal from "effect-tractor/Portal"
 import { PingPong } from "./ping_pong.ts"
 
 const rounds = 10
@@ -43,4 +44,4 @@ const main = Nursery.open((nursery) =>
   })
 )
 
-await Effect.runPromise(main)
+ActorRuntime.runMain(main)

@@ -36,22 +36,6 @@ export const isActorError = (u: unknown): u is ActorError | SpawnError | DialogM
 
 const relay = (path: ReadonlyArray<ActorId>) => path.map(Ids.format).join(" -> ")
 
-/**
- * A failure that happened in another actor and was not declared by the function's error schema:
- * an undeclared error, a defect, or a group of them. It keeps where it came from (`source`), the
- * actors it crossed on the way back (`relayPath`, source first), the original tag or class name, the
- * message and the remote stack.
- *
- * @example
- * ```ts
- * import * as ActorError from "effect-tractor/ActorError"
- * import * as Effect from "effect/Effect"
- *
- * const handled = Effect.catchTag(Effect.never, "RemoteActorError", (e) => Effect.succeed(e.errorTag))
- * ```
- * @since 0.1.0
- * @category errors
- */
 const RemoteActorErrorBase = Schema.TaggedError<RemoteActorError>("effect-tractor/RemoteActorError")(
   "RemoteActorError",
   {
@@ -64,6 +48,23 @@ const RemoteActorErrorBase = Schema.TaggedError<RemoteActorError>("effect-tracto
   }
 )
 
+/**
+ * A failure that happened in another actor and was not declared by the function's error schema:
+ * an undeclared error, a defect, or a group of them. It keeps where it came from (`source`), the
+ * actors it crossed on the way back (`relayPath`, source first), the original tag or class name, the
+ * message and the remote stack.
+ *
+ * @example
+ * ```ts
+ * import * as ActorError from "effect-tractor/ActorError"
+ * import * as Effect from "effect/Effect"
+ *
+ * declare const call: Effect.Effect<string, ActorError.RemoteActorError>
+ * const handled = Effect.catchTag(call, "RemoteActorError", (e) => Effect.succeed(`${e.errorTag} in ${e.source.name}`))
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
 export class RemoteActorError extends RemoteActorErrorBase {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
@@ -77,7 +78,7 @@ export class RemoteActorError extends RemoteActorErrorBase {
   }
   constructor(...args: ConstructorParameters<typeof RemoteActorErrorBase>) {
     super(...args)
-    // what `Cause.pretty`, loggers and `console.error` print: where the error came from and the
+    // what `Cause.pretty`, loggers and the console print: where the error came from and the
     // remote stack, not the frames of the local decoder that rebuilt it
     Object.defineProperty(this, "stack", {
       value: remoteRendering(this),
@@ -356,6 +357,13 @@ export type ActorError =
 /**
  * The schema of every error that crosses the wire as itself (not boxed).
  *
+ * @example
+ * ```ts
+ * import * as ActorError from "effect-tractor/ActorError"
+ * import * as Schema from "effect/Schema"
+ *
+ * const decode = Schema.decodeUnknownEither(ActorError.ActorErrorSchema)
+ * ```
  * @since 0.1.0
  * @category schemas
  */

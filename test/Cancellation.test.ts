@@ -3,7 +3,6 @@
  * teardown ladder for actors deaf to cancel requests, cancel-ack timeouts and self-cancellation.
  */
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Url from "node:url"
 import { assert, describe, it } from "@effect/vitest"
@@ -20,7 +19,7 @@ import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Echo } from "./fixtures/protocols.ts"
 import { Supervisor } from "./fixtures/supervisionProtocols.ts"
-import { checkOrphansAfterEach, descendants, echoModule, fixture, isAlive, waitGone } from "./utils/index.ts"
+import { checkOrphansAfterEach, descendants, echoModule, fixture, isAlive, tempDir, waitGone } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -32,7 +31,7 @@ const ladderMillis = 200 + 300
 /** Room for a loaded 2-core machine. */
 const slackMillis = 1500
 
-const tempFile = (name: string) => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "tractor-cancel-")), name)
+const tempFile = (name: string) => Path.join(tempDir("tractor-cancel-"), name)
 
 const failuresOf = <A, E>(exit: Exit.Exit<A, E>): Array<E> =>
   Exit.isFailure(exit) ? Chunk.toReadonlyArray(Cause.failures(exit.cause)).slice() : []

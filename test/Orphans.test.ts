@@ -5,7 +5,6 @@
  */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Url from "node:url"
 import { assert, describe, it } from "@effect/vitest"
@@ -15,7 +14,7 @@ import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Echo } from "./fixtures/protocols.ts"
 import { Subprocess } from "./fixtures/subprocess.ts"
-import { checkOrphansAfterEach, echoModule, fixture, isAlive, waitGone } from "./utils/index.ts"
+import { checkOrphansAfterEach, echoModule, fixture, isAlive, tempDir, waitGone } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -155,7 +154,7 @@ describe("Orphans", () => {
     { to: "the whole process group (a terminal Ctrl-C)", detached: true }
   ])("on SIGINT to $to, the root exits within 3 s after cancelling every actor gracefully", ({ detached }) =>
     Effect.scoped(Effect.gen(function*() {
-      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tractor-sigint-"))
+      const dir = tempDir("tractor-sigint-")
       const root = yield* startRoot("root_sigint.ts", [dir], { detached })
       const tree = yield* readTree(root)
       assert.strictEqual(tree.actors.length, 2)

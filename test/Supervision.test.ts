@@ -3,7 +3,6 @@
  * nested nurseries relay their parallel failures, lifetime finalizers run on error and on cancel.
  */
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Url from "node:url"
 import { assert, describe, it } from "@effect/vitest"
@@ -17,7 +16,7 @@ import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Boom, Echo } from "./fixtures/protocols.ts"
 import { Supervisor } from "./fixtures/supervisionProtocols.ts"
-import { checkOrphansAfterEach, echoModule, fixture, isAlive } from "./utils/index.ts"
+import { checkOrphansAfterEach, echoModule, fixture, isAlive, tempDir } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -36,7 +35,7 @@ const remoteErrors = (failures: ReadonlyArray<unknown>): Array<ActorError.Remote
   return failures.filter(ActorError.RemoteActorError.is)
 }
 
-const tempFile = (name: string) => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "tractor-sup-")), name)
+const tempFile = (name: string) => Path.join(tempDir("tractor-sup-"), name)
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `failing_${i}`)
 

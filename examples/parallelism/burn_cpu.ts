@@ -6,7 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as Actor from "../../src/Actor.ts"
+import * as Actor from "effect-tractor/Actor"
 
 const spin = (millis: number) => {
   const end = Date.now() + millis

@@ -6,7 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as Actor from "../../src/Actor.ts"
+import * as Actor from "effect-tractor/Actor"
 
 export const Identify = Actor.protocol("Identify", {
   /** The actor's name and the pid of its process. */

@@ -6,7 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as Actor from "../../src/Actor.ts"
+import * as Actor from "effect-tractor/Actor"
 
 /** The numbers of the `concurrent.futures` docs example: all but the last are prime. */
 export const PRIMES: ReadonlyArray<number> = [

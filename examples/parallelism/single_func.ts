@@ -9,8 +9,9 @@
  *
  *     $TERM -e watch -n 0.1 "pstree -a $$" & npx tsx examples/parallelism/single_func.ts && kill $!
  */
+import * as ActorRuntime from "effect-tractor/ActorRuntime"
 import * as Effect from "effect/Effect"
-import * as Nursery from "../../src/Nursery.ts"
+import * as Nursery from "effect-tractor/Nursery"
 import { Burner, burnCpu } from "./burn_cpu.ts"
 
 const main = Nursery.open((nursery) =>
@@ -27,6 +28,5 @@ const main = Nursery.open((nursery) =>
   })
 )
 
-const pid = await Effect.runPromise(main)
-// end of the nursery block: the child is gone
-console.log(`Collected subproc ${pid}`)
+// at the end of the nursery block the child is gone
+ActorRuntime.runMain(Effect.flatMap(main, (pid) => Effect.sync(() => console.log(`Collected subproc ${pid}`))))

@@ -8,12 +8,13 @@
  *
  *     $TERM -e watch -n 0.1 "pstree -a $$" & npx tsx examples/parallelism/we_are_processes.ts && kill $!
  */
+import * as ActorRuntime from "effect-tractor/ActorRuntime"
 import * as Os from "node:os"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Nursery from "../../src/Nursery.ts"
-import * as Portal from "../../src/Portal.ts"
+import * as Nursery from "effect-tractor/Nursery"
+import * as Portal from "effect-tractor/Portal"
 import { Identify } from "./identify.ts"
 
 class SelfDestructed extends Data.TaggedError("SelfDestructed")<{
@@ -67,4 +68,4 @@ const main = selfDestruct.pipe(
   })
 )
 
-await Effect.runPromise(main)
+ActorRuntime.runMain(main)

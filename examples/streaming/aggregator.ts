@@ -9,9 +9,9 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Actor from "../../src/Actor.ts"
-import * as Nursery from "../../src/Nursery.ts"
-import * as Portal from "../../src/Portal.ts"
+import * as Actor from "effect-tractor/Actor"
+import * as Nursery from "effect-tractor/Nursery"
+import * as Portal from "effect-tractor/Portal"
 import { Streamer } from "./streamer.ts"
 
 export const Aggregator = Actor.protocol("Aggregator", {

@@ -9,12 +9,13 @@
  *
  *     npx tsx examples/streaming/full_fledged_streaming_service.ts
  */
+import * as ActorRuntime from "effect-tractor/ActorRuntime"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import * as MsgStream from "../../src/MsgStream.ts"
-import * as Nursery from "../../src/Nursery.ts"
-import * as Portal from "../../src/Portal.ts"
+import * as MsgStream from "effect-tractor/MsgStream"
+import * as Nursery from "effect-tractor/Nursery"
+import * as Portal from "effect-tractor/Portal"
 import { type Tick, Ticker } from "./ticker.ts"
 
 const symbols = ["ACME", "INITECH", "UMBRELLA"]
@@ -69,4 +70,4 @@ const main = Nursery.open((nursery) =>
   })
 )
 
-await Effect.runPromise(main)
+ActorRuntime.runMain(main)

@@ -8,12 +8,13 @@
  *
  *     npx tsx examples/streaming/pipeline.ts
  */
+import * as ActorRuntime from "effect-tractor/ActorRuntime"
 import * as Url from "node:url"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import * as Nursery from "../../src/Nursery.ts"
-import * as Portal from "../../src/Portal.ts"
+import * as Nursery from "effect-tractor/Nursery"
+import * as Portal from "effect-tractor/Portal"
 import { Aggregator } from "./aggregator.ts"
 
 const count = 1000
@@ -37,4 +38,4 @@ const main = Nursery.open((nursery) =>
   })
 )
 
-await Effect.runPromise(main)
+ActorRuntime.runMain(main)

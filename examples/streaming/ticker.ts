@@ -8,7 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Actor from "../../src/Actor.ts"
+import * as Actor from "effect-tractor/Actor"
 
 export const Tick = Schema.Struct({ symbol: Schema.String, seq: Schema.Number, price: Schema.Number })
 export type Tick = typeof Tick.Type

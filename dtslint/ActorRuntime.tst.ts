@@ -1,0 +1,38 @@
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import { describe, expect, test } from "tstyche"
+import * as ActorError from "../src/ActorError.ts"
+import * as ActorRuntime from "../src/ActorRuntime.ts"
+import * as WorkerPool from "../src/WorkerPool.ts"
+
+declare const program: Effect.Effect<number, ActorError.SpawnError>
+
+describe("ActorRuntime", () => {
+  test("runMain runs a program with no requirement, data first or data last, and returns nothing", () => {
+    expect(ActorRuntime.runMain(program)).type.toBe<void>()
+    expect(ActorRuntime.runMain(program, { disableErrorReporting: true })).type.toBe<void>()
+    expect(ActorRuntime.runMain({ disablePrettyLogger: true })(program)).type.toBe<void>()
+    expect(ActorRuntime.runMain(program, {
+      teardown: (exit: Exit.Exit<unknown, unknown>, onExit: (code: number) => void) => onExit(exit._tag === "Success" ? 0 : 3)
+    })).type.toBe<void>()
+  })
+
+  test("runMain refuses a program that still needs services", () => {
+    expect(ActorRuntime.runMain).type.not.toBeCallableWith(Effect.succeed(1) as Effect.Effect<number, never, { readonly needs: "a layer" }>)
+  })
+
+  test("isActorProcess is a plain predicate", () => {
+    expect(ActorRuntime.isActorProcess()).type.toBe<boolean>()
+  })
+
+  test("SpawnError names the actor in actorName and keeps Error's name", () => {
+    const e = new ActorError.SpawnError({ actorName: "w", message: "m" })
+    expect(e.actorName).type.toBe<string>()
+    expect(e.name).type.toBe<string>()
+    expect(ActorError.SpawnError).type.not.toBeConstructableWith({ name: "w", message: "m" })
+  })
+
+  test("a worker pool takes a maxSize", () => {
+    expect(WorkerPool.make).type.toBeCallableWith({ size: 64, maxSize: 64, modules: ["./m.ts"] })
+  })
+})
