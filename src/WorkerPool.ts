@@ -130,8 +130,8 @@ export const make = (options: WorkerPool.Options): Effect.Effect<WorkerPool, Act
   })
 
 /**
- * Maps `fn` over `inputs` on the pool and streams `[input, output]` pairs as they complete (the
- * seed's `actor_map`). `concurrency` is the number of calls in flight (default: one per worker).
+ * Maps `fn` over `inputs` on the pool and streams `[input, output]` pairs as they complete
+ * (tractor's `actor_map`). `concurrency` is the number of calls in flight (default: one per worker).
  *
  * @example
  * ```ts

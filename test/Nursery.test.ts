@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Schedule from "effect/Schedule"
 import * as ActorError from "../src/ActorError.ts"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
@@ -53,4 +54,23 @@ describe("Nursery", () => {
         assert.isTrue(failures.some((e) => e instanceof ActorError.TransportClosed && e.actor.name === "a"), String(exit.cause))
       }
     }))
+
+  it.live("refuses a spawn beyond maxActors with a SpawnError that names the limit, and spawns again once there is room", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const first = yield* Nursery.spawn(nursery, "one", { modules: [echoModule] })
+        const second = yield* Nursery.spawn(nursery, "two", { modules: [echoModule] })
+        const refused = yield* Effect.flip(Nursery.spawn(nursery, "three", { modules: [echoModule] }))
+        assert.instanceOf(refused, ActorError.SpawnError)
+        assert.strictEqual(refused.actorName, "three")
+        assert.include(refused.message, "already has 2 actors, its limit (maxActors 2)")
+        assert.include(refused.message, "raise maxActors on the nursery")
+        yield* Portal.cancelActor(first)
+        assert.strictEqual(yield* Portal.call(second, Echo.echo, "still here"), "still here")
+        // room again once the first has exited (its exit reaches the nursery on the event loop)
+        const third = yield* Nursery.spawn(nursery, "three", { modules: [echoModule] }).pipe(
+          Effect.retry(Schedule.intersect(Schedule.spaced("25 millis"), Schedule.recurs(40)))
+        )
+        assert.strictEqual(yield* Portal.call(third, Echo.echo, "room"), "room")
+      }), { maxActors: 2 }))
 })

@@ -23,7 +23,7 @@ const runRoot = (file: string, env: Record<string, string> = {}) =>
     const sampler = setInterval(() =>
       descendants(proc.pid!).forEach((pid) => {
         try {
-          tree.set(pid, Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]!)
+          tree.set(pid, Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]!.trim())
         } catch {
           // gone already
         }

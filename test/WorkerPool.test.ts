@@ -1,3 +1,4 @@
+import * as Os from "node:os"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -7,7 +8,7 @@ import * as Stream from "effect/Stream"
 import * as ActorError from "../src/ActorError.ts"
 import * as WorkerPool from "../src/WorkerPool.ts"
 import { Crashy } from "./fixtures/crashy.ts"
-import { checkOrphansAfterEach, fixture, isAlive } from "./utils/index.ts"
+import { checkOrphansAfterEach, descendants, fixture, isAlive } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -57,5 +58,25 @@ describe("WorkerPool", () => {
       }
       assert.isBelow(Date.now() - start, 15_000, "the pool was stranded")
       for (const pid of pids) assert.isFalse(isAlive(pid))
+    }))
+
+  it.live("refuses an absurd pool before starting any worker, naming the limit and how to raise it", () =>
+    Effect.gen(function*() {
+      const cores = Os.availableParallelism()
+      const huge = yield* Effect.flip(WorkerPool.workerPool({ size: 100_000, modules }, () => Effect.void))
+      assert.instanceOf(huge, ActorError.SpawnError)
+      assert.strictEqual(
+        huge.message,
+        `a worker pool of 100000 workers is over the limit of ${4 * cores} (4 × ${cores} CPUs): ask for fewer, or raise maxSize`
+      )
+      for (const size of [0, -1, 1.5, NaN]) {
+        const bad = yield* Effect.flip(WorkerPool.workerPool({ size, modules }, () => Effect.void))
+        assert.include(bad.message, "a whole number of workers of at least 1")
+      }
+      assert.deepStrictEqual(descendants(), [], "no worker was started")
+      // the limit is the user's to raise
+      const n = yield* WorkerPool.workerPool({ size: 4 * cores + 1, maxSize: 4 * cores + 1, modules }, (pool) =>
+        Effect.succeed(pool.portals.length))
+      assert.strictEqual(n, 4 * cores + 1)
     }))
 })
