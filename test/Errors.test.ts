@@ -36,6 +36,7 @@ describe("Errors", () => {
           assert.strictEqual(error.fn, "nothing")
           assert.deepStrictEqual(error.actor, portal.actor)
           assert.include(error.message, "Unserved")
+          assert.include(error.message, `(it serves "Echo")`)
           assert.isTrue(ActorError.isActorError(error))
           // a protocol whose module exists but was not enabled on this actor is refused too
           const bank = yield* failsWith(
@@ -53,6 +54,7 @@ describe("Errors", () => {
         Effect.gen(function*() {
           const portal = yield* Nursery.spawn(nursery, "empty", { modules: [] })
           const error = yield* failsWith(Portal.call(portal, Echo.echo, "anyone?"), ActorError.ModuleNotEnabled)
+          assert.include(error.message, "(it serves nothing)")
           assert.strictEqual(error.protocol, "Echo")
           assert.strictEqual(error.fn, "echo")
           assert.isTrue(isAlive(portal.actor.pid))
@@ -287,6 +289,8 @@ describe("Errors", () => {
           assert.include(lines[2], `${echoSource}:24:`, pretty)
           assert.notInclude(pretty, "Schema.ts")
           assert.notInclude(pretty, ".cache/effect-tractor")
+          // nor the library's own dispatch below the handler
+          assert.notMatch(pretty, /internal[\\/]link\./)
           assert.include(error.remoteStack!, `${echoSource}:24:`)
         })
       ))

@@ -238,7 +238,12 @@ export class ActorProcess {
         ))
       const timer = setTimeout(
         () =>
-          done(() => fail(`actor "${this.options.name}" was not ready within ${this.options.settings.readyTimeoutMillis} ms`)),
+          done(() =>
+            fail(
+              `actor "${this.options.name}" was not ready within ${this.options.settings.readyTimeoutMillis} ms ` +
+                `(readyTimeout): its modules may take that long to import, or block; raise readyTimeout on the spawn or nursery`
+            )
+          ),
         this.options.settings.readyTimeoutMillis
       )
       const onControl = (msg: import("./link.js").Control) => {
@@ -320,7 +325,9 @@ export class ActorProcess {
           new ActorError.ActorTooSlow({
             actor: this.id,
             waitedMillis: millis,
-            message: `actor ${format(this.id)} did not acknowledge the cancel request within ${millis} ms`
+            message: `actor ${format(this.id)} did not acknowledge the cancel request within ${millis} ms ` +
+              `(cancelAckTimeout, or the timeout given to cancelActor): it is busy in synchronous code or stuck; ` +
+              `the nursery's teardown escalates to signals`
           })
         )), millis)
       this.controlWaiters.add(onControl)

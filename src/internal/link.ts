@@ -668,7 +668,8 @@ export class Link {
         protocol: msg.protocol,
         fn: msg.fn,
         message: `${format(this.self)} does not serve protocol "${msg.protocol}" (called ${msg.protocol}.${msg.fn}): ` +
-          `enable a module that exports its implementation in the actor's \`modules\``
+          `enable a module that exports its implementation in the actor's \`modules\`` +
+          ` (it serves ${this.server === undefined || this.server.fns.size === 0 ? "nothing" : [...this.server.fns.keys()].map((p) => `"${p}"`).join(", ")})`
       })
       : new ActorError.UnknownFunction({
         actor: this.self,
