@@ -79,7 +79,9 @@ export declare namespace Nursery {
   export interface SpawnOptions extends Options {
     /**
      * Modules the actor imports; it serves exactly the protocol implementations they export.
-     * Paths, `file:` URLs (`new URL("./m.ts", import.meta.url)`) or package specifiers.
+     * `file:` URLs (`new URL("./m.js", import.meta.url)`: a `.js` name is served from its `.ts`
+     * source where only that exists, so the same code works under tsx and compiled), absolute
+     * paths, paths relative to the working directory, or package specifiers.
      */
     readonly modules: ReadonlyArray<string | URL>
     /** Extra environment variables for the child. */
@@ -119,7 +121,7 @@ export const isNursery = (u: unknown): u is Nursery<unknown> => Predicate.hasPro
  *
  * const program = Effect.scoped(Effect.gen(function*() {
  *   const nursery = yield* Nursery.make({ gracePeriod: "200 millis" })
- *   const worker = yield* Nursery.spawn(nursery, "worker", { modules: ["./worker.ts"] })
+ *   const worker = yield* Nursery.spawn(nursery, "worker", { modules: [new URL("./worker.js", import.meta.url)] })
  * }))
  * ```
  * @since 0.1.0
@@ -141,8 +143,8 @@ export const make: <E = never>(options?: Nursery.Options) => Effect.Effect<Nurse
  *
  * const program = Nursery.open((nursery) =>
  *   Effect.gen(function*() {
- *     yield* Nursery.spawn(nursery, "a", { modules: ["./a.ts"] })
- *     yield* Nursery.spawn(nursery, "b", { modules: ["./b.ts"] })
+ *     yield* Nursery.spawn(nursery, "a", { modules: [new URL("./a.js", import.meta.url)] })
+ *     yield* Nursery.spawn(nursery, "b", { modules: [new URL("./b.js", import.meta.url)] })
  *   })
  * )
  * ```
@@ -164,7 +166,7 @@ export const open: <A, E, R, TE = never>(
  * import * as Effect from "effect/Effect"
  *
  * const program = Nursery.open((nursery) =>
- *   Nursery.spawn(nursery, "worker_0", { modules: [new URL("./primes.ts", import.meta.url)] })
+ *   Nursery.spawn(nursery, "worker_0", { modules: [new URL("./primes.js", import.meta.url)] })
  * )
  * ```
  * @since 0.1.0
@@ -188,7 +190,7 @@ export const spawn: {
  *
  * const Primes = Actor.protocol("Primes", { isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }) })
  * const program = Nursery.open((nursery) =>
- *   Nursery.runInActor(nursery, Primes.isPrime, 7, { modules: ["./primes.ts"] })
+ *   Nursery.runInActor(nursery, Primes.isPrime, 7, { modules: [new URL("./primes.js", import.meta.url)] })
  * )
  * ```
  * @since 0.1.0

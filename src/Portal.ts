@@ -224,7 +224,7 @@ export const cancelActor = (
  * import * as Schema from "effect/Schema"
  *
  * const Primes = Actor.protocol("Primes", { isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }) })
- * const PrimesLive = Portal.layer(Primes, { modules: [new URL("./primes.ts", import.meta.url)] })
+ * const PrimesLive = Portal.layer(Primes, { modules: [new URL("./primes.js", import.meta.url)] })
  * const program = Effect.flatMap(Primes, (primes) => primes.isPrime(7))
  * const runnable = Effect.provide(program, PrimesLive)
  * ```

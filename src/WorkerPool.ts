@@ -88,7 +88,7 @@ export const isWorkerPool = (u: unknown): u is WorkerPool => Predicate.hasProper
  * import * as Effect from "effect/Effect"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
- *   const pool = yield* WorkerPool.make({ size: 4, modules: [new URL("./primes.ts", import.meta.url)] })
+ *   const pool = yield* WorkerPool.make({ size: 4, modules: [new URL("./primes.js", import.meta.url)] })
  * }))
  * ```
  * @since 0.1.0
@@ -200,7 +200,7 @@ export const mapOrdered = <F extends Actor.Fn.Any>(
  * import * as Schema from "effect/Schema"
  *
  * const Primes = Actor.protocol("Primes", { isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }) })
- * const main = WorkerPool.workerPool({ size: 4, modules: ["./primes.ts"] }, (pool) =>
+ * const main = WorkerPool.workerPool({ size: 4, modules: [new URL("./primes.js", import.meta.url)] }, (pool) =>
  *   WorkerPool.map(pool, Primes.isPrime, [2, 3, 4]).pipe(Stream.runForEach(([n, p]) => Effect.log(n, p)))
  * )
  * // Effect.runPromise(main)

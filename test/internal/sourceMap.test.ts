@@ -36,7 +36,7 @@ describe("sourceMap", () => {
     ([line, at]) => {
       const column = at % ((lines[line]?.length ?? 0) + 2)
       const expected = reference.findEntry(line, column) as Partial<Module.SourceMapping>
-      const got = lookup(decoded, line, column)
+      const got: ReadonlyArray<string | number | undefined> | undefined = lookup(decoded, line, column)
       assert.deepStrictEqual(
         got,
         expected.originalSource === undefined
