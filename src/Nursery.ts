@@ -84,6 +84,12 @@ export declare namespace Nursery {
      * paths, paths relative to the working directory, or package specifiers.
      */
     readonly modules: ReadonlyArray<string | URL>
+    /**
+     * Packages to leave out of the actor's bundle and load from where they are installed: those
+     * that find their own files through `__dirname` or `import.meta.url`, or ship native addons.
+     * A name covers its subpaths (`"typescript"` also covers `"typescript/lib/tsserverlibrary"`).
+     */
+    readonly external?: ReadonlyArray<string> | undefined
     /** Extra environment variables for the child. */
     readonly env?: Record<string, string | undefined> | undefined
     /** Node flags for the child; none by default (loaders are never inherited). */

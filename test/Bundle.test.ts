@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -9,7 +10,7 @@ import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Dynamic } from "./fixtures/dynamic_import.ts"
 import { Awaited } from "./fixtures/top_level_await.ts"
-import { Echo, Versioned } from "./fixtures/protocols.ts"
+import { Echo, Located, Versioned } from "./fixtures/protocols.ts"
 import { checkOrphansAfterEach, echoModule, fixture } from "./utils/index.ts"
 
 checkOrphansAfterEach()
@@ -203,4 +204,48 @@ describe("Bundle", () => {
       }
     })
   })
+
+  it.live("a package named in external runs from where it is installed, finding its own files", () =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const repo = Url.fileURLToPath(new URL("..", import.meta.url))
+        Fs.mkdirSync(Path.join(repo, "build"), { recursive: true })
+        const project = Fs.mkdtempSync(Path.join(repo, "build", "external-test-"))
+        const pkg = Path.join(project, "node_modules", "dirnamed")
+        Fs.mkdirSync(pkg, { recursive: true })
+        Fs.writeFileSync(Path.join(pkg, "package.json"), JSON.stringify({ name: "dirnamed", version: "1.0.0", main: "index.js" }))
+        Fs.writeFileSync(Path.join(pkg, "data.txt"), "found")
+        Fs.writeFileSync(
+          Path.join(pkg, "index.js"),
+          `exports.dir = __dirname\nexports.data = () => require("node:fs").readFileSync(require("node:path").join(__dirname, "data.txt"), "utf8")\n`
+        )
+        Fs.writeFileSync(
+          Path.join(project, "located.ts"),
+          [
+            `import * as Effect from "effect/Effect"`,
+            `import * as dirnamed from "dirnamed"`,
+            `import * as Actor from ${JSON.stringify(Path.join(repo, "src", "Actor.ts"))}`,
+            `import { Located } from ${JSON.stringify(Url.fileURLToPath(fixture("protocols.ts")))}`,
+            `export const LocatedLive = Actor.serve(Located, { where: () => Effect.sync(() => ({ dir: dirnamed.dir, data: dirnamed.data() })) })`
+          ].join("\n")
+        )
+        return { project, pkg }
+      }),
+      ({ pkg, project }) =>
+        Effect.gen(function*() {
+          const where = (external?: ReadonlyArray<string>) =>
+            Nursery.open((nursery) =>
+              Effect.flatMap(
+                Nursery.spawn(nursery, "located", { modules: [Path.join(project, "located.ts")], external }),
+                (portal) => Effect.either(Portal.call(portal, Located.where, undefined))
+              )
+            )
+          // bundled, the package looks for its files next to the bundle, in the cache folder
+          const bundled = yield* where()
+          assert.isTrue(bundled._tag === "Left" && bundled.left._tag === "RemoteActorError" && bundled.left.message.includes("ENOENT"))
+          const outside = yield* where(["dirnamed"])
+          assert.deepStrictEqual(outside, Either.right({ dir: pkg, data: "found" }))
+        }),
+      ({ project }) => Effect.sync(() => Fs.rmSync(project, { recursive: true, force: true }))
+    ))
 })

@@ -301,7 +301,8 @@ const launcherFile = (dir: string): string => {
  */
 export const entryFor = (
   actorName: string,
-  specifiers: ReadonlyArray<ModuleSpecifier>
+  specifiers: ReadonlyArray<ModuleSpecifier>,
+  external: ReadonlyArray<string> = []
 ): Effect.Effect<ReadonlyArray<string>, ActorError.SpawnError> =>
   Effect.suspend(() => {
     const modules = specifiers.map((s) => [typeof s === "string" ? s : s.href, resolveModule(s)] as const)
@@ -311,7 +312,15 @@ export const entryFor = (
     }
     const dir = cacheDir()
     const key = Crypto.createHash("sha256")
-      .update(JSON.stringify({ version, childEntry: childEntryPath, modules: modules.map(([, r]) => r), cwd: process.cwd(), node: process.version, arch: process.arch }))
+      .update(JSON.stringify({
+        version,
+        childEntry: childEntryPath,
+        modules: modules.map(([, r]) => r),
+        external,
+        cwd: process.cwd(),
+        node: process.version,
+        arch: process.arch
+      }))
       .digest("hex")
       .slice(0, 24)
     const base = Path.join(dir, key)
@@ -328,11 +337,44 @@ export const entryFor = (
     return buildLock.withPermits(1)(Effect.suspend(() => {
       const ready = fresh()
       if (ready !== undefined) return Effect.succeed(ready)
-      return Effect.map(build(actorName, modules, dir, base, metaFile), (format) => args(dir, base, format))
+      return Effect.map(build(actorName, modules, external, dir, base, metaFile), (format) => args(dir, base, format))
     }))
   })
 
 type Format = "cjs" | "esm"
+
+/**
+ * Leaves the named packages (and their subpaths) out of the bundle: each import of one becomes a
+ * `require` of the very file esbuild would have bundled, by its absolute path, so the package runs
+ * from where it is installed (its `__dirname`, its data files and native addons with it).
+ */
+const externalPackages = (names: ReadonlyArray<string>, resolved: Set<string>): Esbuild.Plugin => ({
+  name: "effect-tractor-external",
+  setup(build) {
+    const escaped = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    build.onResolve({ filter: new RegExp(`^(${escaped.join("|")})(/.*)?$`) }, async (args) => {
+      if (args.pluginData === externalPackages) return undefined
+      const found = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: externalPackages
+      })
+      if (found.errors.length > 0 || found.path === "") return { errors: found.errors }
+      resolved.add(found.path)
+      return { path: found.path, external: true }
+    })
+  }
+})
+
+/** the package.json of the package that holds `file` */
+const manifestOf = (file: string): string | undefined => {
+  for (let dir = Path.dirname(file); dir !== Path.dirname(dir); dir = Path.dirname(dir)) {
+    const manifest = Path.join(dir, "package.json")
+    if (Fs.existsSync(manifest)) return manifest
+  }
+  return undefined
+}
 
 /** spelled in parts: this file is bundled into children too, and its own import.meta is rewritten */
 const importMeta = (key: string) => `${"import"}.meta.${key}`
@@ -346,6 +388,7 @@ const topLevelAwait = (e: unknown): boolean =>
 const build = (
   actorName: string,
   modules: ReadonlyArray<readonly [string, string]>,
+  external: ReadonlyArray<string>,
   dir: string,
   base: string,
   metaFile: string
@@ -354,6 +397,7 @@ const build = (
     try: async () => {
       const esbuild = await import("esbuild")
       Fs.mkdirSync(dir, { recursive: true })
+      const loadedAtRunTime = new Set<string>()
       const contents = [
         `import { main } from ${JSON.stringify(childEntryPath)}`,
         `main([`,
@@ -383,7 +427,7 @@ const build = (
             minifySyntax: true,
             // an actor that spawns actors builds bundles too: esbuild stays a package, found from the cache folder
             external: ["esbuild"],
-            plugins: [keepImportMeta],
+            plugins: [keepImportMeta, ...(external.length > 0 ? [externalPackages(external, loadedAtRunTime)] : [])],
             ...(format === "cjs"
               ? {
                 // packages that locate their files with import.meta see the bundle, as they do in an ESM bundle
@@ -422,6 +466,13 @@ const build = (
           return bundleAs("esm")
         })
         const inputs: Record<string, readonly [number, number, number, number]> = {}
+        // a package left outside is loaded from where it is: its manifest tells when it moved on
+        for (const file of loadedAtRunTime) {
+          for (const input of [file, manifestOf(file)]) {
+            const stats = input === undefined ? undefined : stamp(input)
+            if (stats !== undefined) inputs[input!] = stats
+          }
+        }
         for (const input of Object.keys(result.metafile.inputs)) {
           const abs = Path.resolve(input)
           const stats = stamp(abs)

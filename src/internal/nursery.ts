@@ -36,6 +36,7 @@ export interface Timings {
 /** @internal */
 export interface SpawnOptions extends Timings {
   readonly modules: ReadonlyArray<Bundle.ModuleSpecifier>
+  readonly external?: ReadonlyArray<string> | undefined
   readonly env?: Record<string, string | undefined> | undefined
   readonly execArgv?: ReadonlyArray<string> | undefined
   readonly cwd?: string | undefined
@@ -216,7 +217,7 @@ export const spawn = (
       }
       const outside = yield* misplacedSpawn(name)
       if (outside !== undefined) return yield* outside
-      const entry = yield* restore(Bundle.entryFor(name, options.modules))
+      const entry = yield* restore(Bundle.entryFor(name, options.modules, options.external))
       const maxActors = nursery.timings.maxActors ?? defaultMaxActors
       if (nursery.children.size >= maxActors) {
         return yield* new ActorError.SpawnError({
