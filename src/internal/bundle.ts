@@ -104,8 +104,29 @@ const stamp = (file: string): readonly [number, number, number, number] | undefi
   return stat === undefined ? undefined : [stat.mtimeMs, stat.size, stat.ino, stat.ctimeMs]
 }
 
+// spawns started in one turn of the event loop (a pool's workers) share one check of the inputs
+const checked = new Map<string, Meta["format"]>()
+let forgetScheduled = false
+
 /** the format of the bundle described by `metaFile`, when it is there and none of its inputs changed */
 const freshFormat = (metaFile: string): Meta["format"] | undefined => {
+  const known = checked.get(metaFile)
+  if (known !== undefined) return known
+  const format = checkInputs(metaFile)
+  if (format !== undefined) {
+    checked.set(metaFile, format)
+    if (!forgetScheduled) {
+      forgetScheduled = true
+      setImmediate(() => {
+        forgetScheduled = false
+        checked.clear()
+      }).unref()
+    }
+  }
+  return format
+}
+
+const checkInputs = (metaFile: string): Meta["format"] | undefined => {
   try {
     const meta: Meta = JSON.parse(Fs.readFileSync(metaFile, "utf8"))
     for (const file in meta.inputs) {
