@@ -10,11 +10,13 @@ export const fixture = (name: string): URL => new URL(`../fixtures/${name}`, imp
 export const echoModule = fixture("echo.ts")
 
 const scratch: Array<string> = []
-process.on("exit", () => {
-  for (const dir of scratch) Fs.rmSync(dir, { recursive: true, force: true })
-})
 
-/** A fresh folder under the system's temporary folder, removed when the test process exits. */
+/** @internal removes the folders made by `tempDir` (after each test file, see ./index.ts) */
+export const removeTempDirs = (): void => {
+  for (const dir of scratch.splice(0)) Fs.rmSync(dir, { recursive: true, force: true })
+}
+
+/** A fresh folder under the system's temporary folder, removed after the test file. */
 export const tempDir = (prefix: string): string => {
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
   scratch.push(dir)
