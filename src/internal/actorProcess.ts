@@ -12,6 +12,7 @@ import { type ActorId, format } from "./actorId.js"
 import { childEntry } from "./bundle.js"
 import { type Spec, specVariable } from "./child.js"
 import { guardedCommand } from "./deathSignal.js"
+import { fromSocket } from "./connection.js"
 import { Link } from "./link.js"
 
 /** @internal resolved timing and limits of one child */
@@ -158,7 +159,7 @@ export class ActorProcess {
     })
     this.proc.on("exit", (code, signal) => this.markExited(code, signal))
     const socket = this.proc.stdio[3] as net.Socket
-    this.link = new Link(socket, options.parent, this.id, options.settings.maxMessageBytes, {
+    this.link = new Link(fromSocket(socket), options.parent, this.id, options.settings.maxMessageBytes, {
       onControl: (msg) => {
         if (msg._tag === "CancelAck") this.stopping = true
         for (const waiter of this.controlWaiters) waiter(msg)
@@ -179,7 +180,7 @@ export class ActorProcess {
     this.referenced = true
     this.link.asleep = false
     this.proc.ref()
-    this.link.socket.ref()
+    this.link.connection.ref()
   }
 
   /** Lets the event loop end while this actor is idle. */
@@ -188,7 +189,7 @@ export class ActorProcess {
     this.referenced = false
     this.link.asleep = true
     this.proc.unref()
-    this.link.socket.unref()
+    this.link.connection.unref()
   }
 
   private markExited(code: number | null, signal: NodeJS.Signals | null) {

@@ -14,6 +14,7 @@ import type { ActorId } from "./actorId.js"
 import { setChildEntry } from "./bundle.js"
 import type { OrphanGuard } from "./deathSignal.js"
 import { codecOf } from "./codec.js"
+import { fromSocket } from "./connection.js"
 import { Link, type Server, type ServedFn } from "./link.js"
 import { setBooting } from "./main.js"
 import { mapStack } from "./sourceMap.js"
@@ -77,7 +78,7 @@ export const main = async (modules: Modules): Promise<void> => {
 
   const socket = new net.Socket({ fd: 3, readable: true, writable: true })
   let shutdown: (canceller: ActorId, ack: boolean) => void = () => process.exit(0)
-  const link = new Link(socket, self, spec.parent, spec.maxMessageBytes, {
+  const link = new Link(fromSocket(socket), self, spec.parent, spec.maxMessageBytes, {
     onControl: (msg) => {
       if (msg._tag === "Cancel") shutdown(msg.canceller, true)
     },

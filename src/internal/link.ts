@@ -1,8 +1,7 @@
 /**
- * One connection between two actors: newline-delimited JSON frames over a socket, batched per
+ * One connection between two actors: newline-delimited JSON frames over a byte connection, batched per
  * tick, multiplexed by call id. It is the hot path: callbacks, not fibers, per message.
  */
-import type * as net from "node:net"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -17,6 +16,7 @@ import type * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import * as Message from "../Message.js"
 import { type ActorId, format } from "./actorId.js"
+import type { Connection } from "./connection.js"
 import { codecOf, describeParseError, type FnCodec, failureReason, raised, schemaCodec } from "./codec.js"
 import { ChildDialog } from "./dialog.js"
 import { Inbox, Outbox } from "./flow.js"
@@ -149,7 +149,7 @@ export class Link {
   wake: () => void = () => {}
 
   constructor(
-    readonly socket: net.Socket,
+    readonly connection: Connection,
     readonly self: ActorId,
     public peer: ActorId,
     readonly maxMessageBytes: number,
@@ -159,9 +159,8 @@ export class Link {
     firstId: 1 | 2
   ) {
     this.nextId = firstId
-    socket.on("data", (chunk: Buffer) => this.onData(chunk))
-    socket.on("error", () => {})
-    socket.on("close", () => {
+    connection.onData((chunk) => this.onData(chunk))
+    connection.onClose(() => {
       if (hooks.onSocketClose !== undefined) hooks.onSocketClose()
       else this.close("the connection closed")
     })
@@ -232,16 +231,16 @@ export class Link {
   private write(): void {
     const data = this.queue.length === 1 ? this.queue[0] + "\n" : this.queue.join("\n") + "\n"
     this.queue = []
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(data)
+    if (this.connection.writable()) this.connection.write(data)
   }
 
-  /** Flushes, then ends the socket; `done` runs once the data is handed to the kernel. */
+  /** Flushes, then ends the connection; `done` runs once the data is handed on. */
   end(done: () => void): void {
     this.runDeferred()
     const data = this.queue.length > 0 ? this.queue.join("\n") + "\n" : ""
     this.queue = []
-    if (this.socket.destroyed || !this.socket.writable) return done()
-    this.socket.end(data, done)
+    if (!this.connection.writable()) return done()
+    this.connection.end(data, done)
   }
 
   // ---------------------------------------------------------------------------
@@ -770,7 +769,7 @@ export class Link {
     for (const endpoint of this.endpoints.values()) endpoint.onAbort?.(closed)
     this.endpoints.clear()
     for (const fiber of this.running.values()) fiber.unsafeInterruptAsFork(FiberId.none)
-    if (!this.socket.destroyed) this.socket.destroy()
+    this.connection.destroy()
     this.hooks.onClose()
   }
 }

@@ -10,6 +10,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
+import { fromSocket } from "../../src/internal/connection.ts"
 import { Link } from "../../src/internal/link.ts"
 import { Echo } from "../fixtures/protocols.ts"
 import { tempDir } from "../utils/index.ts"
@@ -37,7 +38,7 @@ const connection = Effect.acquireRelease(
         const writer = Net.connect(path)
         writer.on("data", () => {}) // the calls the link sends: not looked at
         accepted = (socket) => {
-          const link = new Link(socket, self, peer, 4096, {
+          const link = new Link(fromSocket(socket), self, peer, 4096, {
             onControl: () => {},
             onProtocolError: (message) => problems.push(message),
             onClose: () => {}
@@ -58,7 +59,7 @@ const connection = Effect.acquireRelease(
   ({ link, writer }) =>
     Effect.sync(() => {
       writer.destroy()
-      link.socket.destroy()
+      link.connection.destroy()
     })
 )
 
