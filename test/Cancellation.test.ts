@@ -19,7 +19,17 @@ import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Echo } from "./fixtures/protocols.ts"
 import { Supervisor } from "./fixtures/supervisionProtocols.ts"
-import { checkOrphansAfterEach, descendants, echoModule, fixture, isAlive, tempDir, waitGone } from "./utils/index.ts"
+import {
+  checkOrphansAfterEach,
+  descendants,
+  echoModule,
+  fixture,
+  isActorTitle,
+  isAlive,
+  tempDir,
+  titleOf,
+  waitGone
+} from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -254,7 +264,8 @@ describe("Cancellation", () => {
           )
           while (grandchild === 0) {
             yield* Effect.sleep("20 millis")
-            grandchild = descendants(child.actor.pid)[0] ?? 0
+            // the grandchild, not the bundler the child may run first
+            grandchild = descendants(child.actor.pid).find((pid) => isActorTitle(titleOf(pid), "grandchild")) ?? 0
           }
           yield* Effect.sleep("1 second")
           assert.isTrue(isAlive(grandchild))

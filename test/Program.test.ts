@@ -1,48 +1,17 @@
-import * as ChildProcess from "node:child_process"
-import * as Fs from "node:fs"
-import * as Url from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { checkOrphansAfterEach, descendants, fixture, isAlive } from "./utils/index.ts"
+import { runProgram } from "./utils/examples.ts"
+import { checkOrphansAfterEach, isAlive } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
-const root = Url.fileURLToPath(new URL("..", import.meta.url))
-
-/** runs a root fixture under tsx, sampling its process tree while it runs */
 const runRoot = (file: string, env: Record<string, string> = {}) =>
-  Effect.async<{ code: number | null; stdout: string; stderr: string; actors: ReadonlyArray<number> }>((resume) => {
-    const proc = ChildProcess.spawn(process.execPath, ["--import", "tsx", Url.fileURLToPath(fixture(file))], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    const tree = new Map<number, string>()
-    const sampler = setInterval(() =>
-      descendants(proc.pid!).forEach((pid) => {
-        try {
-          tree.set(pid, Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]!.trim())
-        } catch {
-          // gone already
-        }
-      }), 20)
-    proc.stdout.on("data", (d) => (stdout += d))
-    proc.stderr.on("data", (d) => (stderr += d))
-    const killer = setTimeout(() => proc.kill("SIGKILL"), 25_000)
-    proc.on("exit", (code) => {
-      clearInterval(sampler)
-      clearTimeout(killer)
-      resume(Effect.succeed({
-        code,
-        stdout,
-        stderr,
-        // the actors seen (by their titles, name@pid), not the helpers (tsx's and the bundler's esbuild)
-        actors: [...tree].filter(([, title]) => /^\w+@\d+$/.test(title)).map(([pid]) => pid)
-      }))
-    })
-  })
+  Effect.map(runProgram(`test/fixtures/${file}`, { env }), (run) => ({
+    code: run.exitCode,
+    stdout: run.lines.join("\n"),
+    stderr: run.stderr,
+    actors: run.actors
+  }))
 
 describe("Program", () => {
   it.live("a one-file program under runMain: its actors serve the module and never run its main", () =>

@@ -172,12 +172,9 @@ export class ActorProcess {
     track(this)
   }
 
-  private referenced = true
-
   /** Holds the event loop open while this actor has work in flight or is starting or stopping. */
   ref(): void {
-    if (this.referenced) return
-    this.referenced = true
+    if (!this.link.asleep) return
     this.link.asleep = false
     this.proc.ref()
     this.link.connection.ref()
@@ -185,8 +182,7 @@ export class ActorProcess {
 
   /** Lets the event loop end while this actor is idle. */
   unref(): void {
-    if (!this.referenced || this.exitInfo !== undefined) return
-    this.referenced = false
+    if (this.link.asleep || this.exitInfo !== undefined) return
     this.link.asleep = true
     this.proc.unref()
     this.link.connection.unref()

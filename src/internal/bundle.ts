@@ -43,26 +43,26 @@ const twins: Record<string, ReadonlyArray<string>> = {
   ".cts": [".cjs"]
 }
 
-/** @internal whether a specifier names a file (a path or a file URL), not a package */
-export const isFileSpecifier = (spec: ModuleSpecifier): boolean =>
+/** whether a specifier names a file (a path or a file URL), not a package */
+const isFileSpecifier = (spec: ModuleSpecifier): boolean =>
   spec instanceof URL || spec.startsWith("file:") || spec.startsWith(".") || Path.isAbsolute(spec)
 
 /**
- * The file (or package specifier) a module specifier names: `file:` URLs and absolute paths as they
- * are, relative paths against the working directory; a missing `.js` whose `.ts` source exists is
- * the source, and the other way round.
+ * The file (or package specifier) a module specifier names, and whether it is missing: `file:` URLs
+ * and absolute paths as they are, relative paths against the working directory; a missing `.js`
+ * whose `.ts` source exists is the source, and the other way round.
  * @internal
  */
-export const resolveModule = (spec: ModuleSpecifier): string => {
-  if (!isFileSpecifier(spec)) return spec as string
+export const resolveModule = (spec: ModuleSpecifier): { readonly file: string; readonly missing: boolean } => {
+  if (!isFileSpecifier(spec)) return { file: spec as string, missing: false }
   const file = spec instanceof URL || spec.startsWith("file:") ? Url.fileURLToPath(spec) : Path.resolve(spec)
-  if (Fs.existsSync(file)) return file
+  if (Fs.existsSync(file)) return { file, missing: false }
   const ext = Path.extname(file)
   for (const twin of twins[ext] ?? []) {
     const candidate = file.slice(0, file.length - ext.length) + twin
-    if (Fs.existsSync(candidate)) return candidate
+    if (Fs.existsSync(candidate)) return { file: candidate, missing: false }
   }
-  return file
+  return { file, missing: true }
 }
 
 const missingFile = (actorName: string, name: string, file: string): ActorError.SpawnError =>
@@ -326,10 +326,12 @@ export const entryFor = (
   external: ReadonlyArray<string> = []
 ): Effect.Effect<ReadonlyArray<string>, ActorError.SpawnError> =>
   Effect.suspend(() => {
-    const modules = specifiers.map((s) => [typeof s === "string" ? s : s.href, resolveModule(s)] as const)
-    for (let i = 0; i < modules.length; i++) {
-      const [name, file] = modules[i]!
-      if (isFileSpecifier(specifiers[i]!) && !Fs.existsSync(file)) return Effect.fail(missingFile(actorName, name, file))
+    const modules: Array<readonly [string, string]> = []
+    for (const spec of specifiers) {
+      const name = typeof spec === "string" ? spec : spec.href
+      const { file, missing } = resolveModule(spec)
+      if (missing) return Effect.fail(missingFile(actorName, name, file))
+      modules.push([name, file])
     }
     const dir = cacheDir()
     const key = Crypto.createHash("sha256")

@@ -16,7 +16,7 @@ import type { OrphanGuard } from "./deathSignal.js"
 import { codecOf } from "./codec.js"
 import { fromSocket } from "./connection.js"
 import { Link, type Server, type ServedFn } from "./link.js"
-import { setBooting } from "./main.js"
+import { markActorProcess } from "./main.js"
 import { mapStack } from "./sourceMap.js"
 import { startWatchdog } from "./watchdog.js"
 
@@ -90,7 +90,7 @@ export const main = async (modules: Modules): Promise<void> => {
   const loaded: Array<readonly [string, Record<string, unknown>]> = []
   let fns: Map<string, Map<string, ServedFn>>
   let current = ""
-  setBooting(true)
+  markActorProcess()
   try {
     for (const [name, load] of modules) {
       current = name
@@ -99,7 +99,6 @@ export const main = async (modules: Modules): Promise<void> => {
     current = ""
     fns = collect(loaded)
   } catch (e) {
-    setBooting(false)
     const error = e instanceof Error ? e : new Error(String(e))
     link.send({
       _tag: "BootFailed",
@@ -110,7 +109,6 @@ export const main = async (modules: Modules): Promise<void> => {
     return link.end(() => process.exit(1))
   }
 
-  setBooting(false)
   const scope = Effect.runSync(Scope.make())
   const service = Actor.CurrentActor.of({
     id: self,

@@ -12,29 +12,18 @@ import type * as FiberId from "effect/FiberId"
 import * as HashSet from "effect/HashSet"
 import * as Logger from "effect/Logger"
 
-interface BootState {
-  /** this process is an actor spawned by effect-tractor */
-  actor: boolean
-  /** the actor is still importing its modules */
-  booting: boolean
-}
-
-// one state per process, whatever copies of this module a bundle holds
-const state: BootState = ((globalThis as any)[Symbol.for("effect-tractor/boot")] ??= {
-  actor: process.env["EFFECT_TRACTOR_SPEC"] !== undefined,
-  booting: false
+// one answer per process, whatever copies of this module a bundle holds: the spawner's spec is in
+// the environment while an actor's bundle loads, and the child bootstrap marks it too
+const state: { actor: boolean } = ((globalThis as any)[Symbol.for("effect-tractor/actor-process")] ??= {
+  actor: process.env["EFFECT_TRACTOR_SPEC"] !== undefined
 })
 
 /** @internal */
 export const isActorProcess = (): boolean => state.actor
 
-/** @internal */
-export const isBooting = (): boolean => state.booting
-
-/** @internal set by the child bootstrap around the import of the enabled modules */
-export const setBooting = (booting: boolean): void => {
+/** @internal called by the child bootstrap before it imports the enabled modules */
+export const markActorProcess = (): void => {
   state.actor = true
-  state.booting = booting
 }
 
 /** @internal */

@@ -183,13 +183,14 @@ export const fork = <A, E, R>(
   )
 
 /**
- * A spawn in an actor process that does not come from the actor's handlers (no `CurrentActor`), or
- * that happens while the actor is still importing its modules, is a main program run by the import
- * of a module the actor enabled: it would spawn again in every actor it starts, without end.
+ * A spawn in an actor process that does not come from the actor's handlers (no `CurrentActor`:
+ * the module's top level, while the actor imports it, or a fiber it started there) is a main
+ * program run by the import of a module the actor enabled: it would spawn again in every actor it
+ * starts, without end.
  */
 const misplacedSpawn = (name: string): Effect.Effect<ActorError.SpawnError | undefined> =>
   Effect.map(Effect.serviceOption(Actor.CurrentActor), (current) => {
-    if (!Main.isActorProcess() || (Option.isSome(current) && !Main.isBooting())) return undefined
+    if (!Main.isActorProcess() || Option.isSome(current)) return undefined
     return new ActorError.SpawnError({
       actorName: name,
       message: `cannot spawn "${name}" in actor ${process.title}: the spawn comes from the top level of a module ` +

@@ -9,7 +9,7 @@ import { assert } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { descendants, isAlive, waitGone } from "./processes.ts"
+import { descendants, isActorTitle, isAlive, titleOf, waitGone } from "./processes.ts"
 
 const root = Url.fileURLToPath(new URL("../..", import.meta.url))
 
@@ -20,7 +20,10 @@ export interface Run {
   readonly stderr: string
   /** every process seen in the example's tree while it ran (itself excluded) */
   readonly tree: ReadonlyArray<number>
+  /** the processes of the tree seen with an actor's title (`name@pid`), not helpers such as esbuild */
+  readonly actors: ReadonlyArray<number>
 }
+
 
 const text = <E>(stream: Stream.Stream<Uint8Array, E>) => stream.pipe(Stream.decodeText(), Stream.mkString)
 
@@ -29,19 +32,33 @@ const text = <E>(stream: Stream.Stream<Uint8Array, E>) => stream.pipe(Stream.dec
  * exits (actors are still found then: their spec names the example as their parent).
  */
 export const runExample = (file: string, ...args: ReadonlyArray<string>): Effect.Effect<Run> =>
+  runProgram(file, { args })
+
+/** `runExample` with arguments and extra environment variables (which the program's actors inherit) */
+export const runProgram = (
+  file: string,
+  options: { readonly args?: ReadonlyArray<string>; readonly env?: Record<string, string> }
+): Effect.Effect<Run> =>
   Effect.gen(function*() {
-    const proc = yield* Command.make(process.execPath, "--import", "tsx", file, ...args).pipe(
+    const proc = yield* Command.make(process.execPath, "--import", "tsx", file, ...(options.args ?? [])).pipe(
       Command.workingDirectory(root),
+      Command.env(options.env ?? {}),
       Command.start
     )
     const tree = new Set<number>()
-    const sample = Effect.sync(() => descendants(proc.pid).forEach((pid) => tree.add(pid)))
+    const actors = new Set<number>()
+    const sample = Effect.sync(() =>
+      descendants(proc.pid).forEach((pid) => {
+        tree.add(pid)
+        if (isActorTitle(titleOf(pid))) actors.add(pid)
+      })
+    )
     yield* Effect.forkScoped(Effect.repeat(sample, Schedule.spaced("20 millis")))
     const [stdout, stderr, exitCode] = yield* Effect.all([text(proc.stdout), text(proc.stderr), proc.exitCode], {
       concurrency: "unbounded"
     })
     yield* sample
-    return { pid: proc.pid, exitCode, lines: stdout.trimEnd().split("\n"), stderr, tree: [...tree] }
+    return { pid: proc.pid, exitCode, lines: stdout.trimEnd().split("\n"), stderr, tree: [...tree], actors: [...actors] }
   }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.orDie)
 
 /** Fails unless the pids are gone; `graceMs` only for helpers (esbuild) that exit on their own. */

@@ -90,3 +90,16 @@ const cmdline = (pid: number) => {
     return "?"
   }
 }
+
+/** The title a process runs under (Node 24 pads a changed title with spaces), if it is still there. */
+export const titleOf = (pid: number): string | undefined => {
+  try {
+    return Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]!.trim()
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether a title is an actor's (`name@pid`), not a helper's such as esbuild's. */
+export const isActorTitle = (title: string | undefined, name = "\\w+"): boolean =>
+  title !== undefined && new RegExp(`^${name}@\\d+$`).test(title)
