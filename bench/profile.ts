@@ -198,7 +198,7 @@ const areaOf = (mod: string, fn: string): string => {
   if (mod.includes("effect/")) return "effect other"
   if (mod === "effect etc. (actor bundle)") return "effect runtime + Schema (actor bundle, minified)"
   if (mod === "src/ (actor bundle, by name)") return "effect-tractor (actor bundle, by name)"
-  if (mod.includes("src/internal/link")) return "effect-tractor link.ts"
+  if (/src\/internal\/(link|framing|frames|caller|server)\./.test(mod)) return "effect-tractor link (framing, caller, server)"
   if (mod.includes("src/")) return "effect-tractor other"
   if (mod.includes("tsx") || mod.includes("esbuild")) return "tsx loader"
   if (mod.includes("bench/")) return "bench harness"

@@ -301,7 +301,7 @@ describe("Errors", () => {
           const portal = yield* Nursery.spawn(nursery, "untyped", { modules: [fixture("untyped.ts")] })
           const promise = yield* failsWith(Portal.call(portal, Untyped.promise, 1), ActorError.RemoteActorError)
           assert.strictEqual(promise.errorTag, "InvalidHandlerResult")
-          assert.include(promise.message, "the handler of Untyped.promise returned a Promise (an async function?), not an Effect")
+          assert.include(promise.message, "the handler of Untyped.promise returned a Promise (is the handler declared async?), not an Effect")
           assert.include(promise.message, "Effect.promise(() => ...)")
           const plain = yield* failsWith(Portal.call(portal, Untyped.plain, 1), ActorError.RemoteActorError)
           assert.include(plain.message, "the handler of Untyped.plain returned a number, not an Effect")

@@ -13,7 +13,10 @@ import { childEntry } from "./bundle.js"
 import { type Spec, specVariable } from "./child.js"
 import { guardedCommand } from "./deathSignal.js"
 import { fromSocket } from "./connection.js"
-import { Link } from "./link.js"
+import { Caller } from "./caller.js"
+import { type Control, Link } from "./link.js"
+import type { Peer } from "./peer.js"
+import { servesNothing } from "./server.js"
 
 /** @internal resolved timing and limits of one child */
 export interface Settings {
@@ -72,7 +75,7 @@ const live = new Set<ActorProcess>()
 let sweeper: ReturnType<typeof setInterval> | undefined
 
 const idle = (child: ActorProcess) =>
-  child.ready && !child.stopping && child.link.pending.size === 0 && child.link.endpoints.size === 0 &&
+  child.ready && !child.stopping && child.caller.pending.size === 0 && child.link.endpoints.size === 0 &&
   child.link.running.size === 0
 
 const sweep = () => {
@@ -120,10 +123,11 @@ const untrack = (child: ActorProcess) => {
 }
 
 /** @internal */
-export class ActorProcess {
+export class ActorProcess implements Peer {
   readonly id: ActorId
   readonly proc: ChildProcess.ChildProcess
   readonly link: Link
+  readonly caller: Caller
   exitInfo: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined
   /** true once an exit is expected: a cancel was requested or announced */
   stopping = false
@@ -132,7 +136,7 @@ export class ActorProcess {
   onCrash: (error: ActorError.TransportClosed) => void = () => {}
   onExit: () => void = () => {}
   private readonly exitWaiters = new Set<() => void>()
-  private readonly controlWaiters = new Set<(msg: import("./link.js").Control) => void>()
+  private readonly controlWaiters = new Set<(msg: Control) => void>()
   private spawnError: Error | undefined
 
   constructor(readonly options: StartOptions) {
@@ -167,9 +171,14 @@ export class ActorProcess {
       onProtocolError: (message) => Effect.runFork(Effect.logWarning(message)),
       onClose: () => {},
       onSocketClose: () => this.whenExited(() => this.closeLink())
-    }, undefined, 1)
+    }, servesNothing(), "initiator")
+    this.caller = new Caller(this.link)
     this.link.wake = () => this.ref()
     track(this)
+  }
+
+  get cancelAckTimeoutMillis(): number {
+    return this.options.settings.cancelAckTimeoutMillis
   }
 
   /** Holds the event loop open while this actor has work in flight or is starting or stopping. */
@@ -243,7 +252,7 @@ export class ActorProcess {
           ),
         this.options.settings.readyTimeoutMillis
       )
-      const onControl = (msg: import("./link.js").Control) => {
+      const onControl = (msg: Control) => {
         if (msg._tag === "Ready") {
           done(() => {
             this.ready = true
@@ -313,7 +322,7 @@ export class ActorProcess {
         this.exitWaiters.delete(onExit)
         resume(exit)
       }
-      const onControl = (msg: import("./link.js").Control) => {
+      const onControl = (msg: Control) => {
         if (msg._tag === "CancelAck") done(Exit.void)
       }
       const onExit = () => done(Exit.void)

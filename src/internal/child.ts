@@ -13,9 +13,9 @@ import * as Actor from "../Actor.js"
 import type { ActorId } from "./actorId.js"
 import { setChildEntry } from "./bundle.js"
 import type { OrphanGuard } from "./deathSignal.js"
-import { codecOf } from "./codec.js"
 import { fromSocket } from "./connection.js"
-import { Link, type Server, type ServedFn } from "./link.js"
+import { Link } from "./link.js"
+import { collect, type Fns, Server } from "./server.js"
 import { markActorProcess } from "./main.js"
 import { mapStack } from "./sourceMap.js"
 import { startWatchdog } from "./watchdog.js"
@@ -37,31 +37,6 @@ export const specVariable = "EFFECT_TRACTOR_SPEC"
 /** @internal the enabled modules, each with a thunk importing it (bundled by the spawner) */
 export type Modules = ReadonlyArray<readonly [name: string, load: () => Promise<Record<string, unknown>>]>
 
-const collect = (modules: ReadonlyArray<readonly [string, Record<string, unknown>]>) => {
-  const fns = new Map<string, Map<string, ServedFn>>()
-  const owner = new Map<string, [string, Actor.Implementation]>()
-  for (const [name, exports] of modules) {
-    for (const value of Object.values(exports)) {
-      if (!Actor.isImplementation(value)) continue
-      const protocol = value.protocol[Actor.ProtocolTypeId]
-      const seen = owner.get(protocol.name)
-      if (seen !== undefined) {
-        if (seen[1] === value) continue
-        throw new Error(`protocol "${protocol.name}" is implemented twice: in ${seen[0]} and in ${name}`)
-      }
-      owner.set(protocol.name, [name, value])
-      const served = new Map<string, ServedFn>()
-      for (const [fnName, fn] of Object.entries(protocol.fns)) {
-        const handler = (value.handlers as Record<string, ServedFn["handler"]>)[fnName]
-        if (handler === undefined) continue
-        served.set(fnName, { spec: fn, protocol: protocol.name, name: fnName, codec: codecOf(fn), handler })
-      }
-      fns.set(protocol.name, served)
-    }
-  }
-  return fns
-}
-
 /** @internal */
 export const main = async (modules: Modules): Promise<void> => {
   const spec: Spec = JSON.parse(process.env[specVariable]!)
@@ -78,17 +53,18 @@ export const main = async (modules: Modules): Promise<void> => {
 
   const socket = new net.Socket({ fd: 3, readable: true, writable: true })
   let shutdown: (canceller: ActorId, ack: boolean) => void = () => process.exit(0)
+  const server = new Server()
   const link = new Link(fromSocket(socket), self, spec.parent, spec.maxMessageBytes, {
     onControl: (msg) => {
       if (msg._tag === "Cancel") shutdown(msg.canceller, true)
     },
     onProtocolError: (message) => Effect.runFork(Effect.logWarning(message).pipe(Effect.annotateLogs("actor", title))),
     onClose: () => shutdown(spec.parent, false)
-  }, undefined, 2)
+  }, server, "acceptor")
   const title = `${spec.name}@${process.pid}`
 
   const loaded: Array<readonly [string, Record<string, unknown>]> = []
-  let fns: Map<string, Map<string, ServedFn>>
+  let fns: Fns
   let current = ""
   markActorProcess()
   try {
@@ -122,15 +98,15 @@ export const main = async (modules: Modules): Promise<void> => {
       Effect.provideService(Actor.CurrentActor, service)
     )
   )
-  const server: Server = { fns, runtime, canceller: undefined }
-  link.server = server
+  server.fns = fns
+  server.runtime = runtime
 
   let stopping = false
   shutdown = (canceller, ack) => {
     if (stopping) return
     stopping = true
     server.canceller = canceller
-    const fibers = [...link.running.values()]
+    const fibers = server.running()
     Effect.runFork(
       Fiber.interruptAll(fibers).pipe(
         Effect.zipRight(Scope.close(scope, canceller.uid === self.uid ? Exit.void : Exit.interrupt(FiberId.none)))

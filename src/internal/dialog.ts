@@ -10,7 +10,9 @@ import * as FiberId from "effect/FiberId"
 import type * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import { format } from "./actorId.js"
-import { box, encodeActorError, firstFailure, schemaCodec } from "./codec.js"
+import type { Caller } from "./caller.js"
+import { schemaCodec } from "./codec.js"
+import { box, encodeActorError, firstFailure, msgTypeError } from "./failure.js"
 import { defaultWindow, Inbox, type Names, Outbox, type Wire } from "./flow.js"
 import type { Endpoint, Link } from "./link.js"
 import { Signal } from "./signal.js"
@@ -124,7 +126,7 @@ export class ChildDialog extends DialogEnd implements Actor.ActorContext<unknown
       if (this.startedSent) return Effect.fail(misuse(this.link, this.names, "`started` was called twice"))
       const encoded = schemaCodec(this.spec.started as any).encode(value)
       if (Either.isLeft(encoded)) {
-        return Effect.fail(this.link.msgTypeError(this.names.protocol, this.names.name, "success", encoded.left, this.link.self))
+        return Effect.fail(msgTypeError(this.link.self, this.names.protocol, this.names.name, "success", encoded.left))
       }
       this.startedSent = true
       this.link.send({ _tag: "Started", id: this.id, value: encoded.right })
@@ -164,12 +166,8 @@ class ParentDialog extends DialogEnd {
   /** the remote failure that interrupted the body, if any */
   remoteFailure: unknown = undefined
 
-  constructor(link: Link, readonly fn: Actor.DialogFn.Any) {
-    super(link, 0, fn)
-  }
-
-  setId(id: number) {
-    ;(this as { id: number }).id = id
+  constructor(link: Link, id: number, readonly fn: Actor.DialogFn.Any) {
+    super(link, id, fn)
   }
 
   private wake() {
@@ -187,7 +185,7 @@ class ParentDialog extends DialogEnd {
   onStarted(value: unknown) {
     const decoded = schemaCodec(this.fn.started as any).decode(value)
     if (Either.isLeft(decoded)) {
-      const error = this.link.msgTypeError(this.fn.protocol, this.fn.name, "success", decoded.left)
+      const error = msgTypeError(this.link.peer, this.fn.protocol, this.fn.name, "success", decoded.left)
       // the child must not run on for a dialog we cannot hold
       this.link.send({ _tag: "Abort", id: this.id, error: encodeActorError(error) })
       this.settle(Exit.fail(error))
@@ -263,7 +261,7 @@ class ParentDialog extends DialogEnd {
 
 /** @internal */
 export const openDialog = (
-  link: Link,
+  caller: Caller,
   fn: Actor.DialogFn.Any,
   payload: unknown,
   body: (dialog: Actor.DialogHandle<unknown, unknown, unknown, unknown, unknown>) => Effect.Effect<unknown, unknown, unknown>,
@@ -271,10 +269,11 @@ export const openDialog = (
 ): Effect.Effect<unknown, unknown, unknown> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const state = new ParentDialog(link, fn)
-      const id = link.start(fn, payload, (exit) => state.settle(exit), state)
-      if (typeof id !== "number") return yield* Effect.fail(id)
-      state.setId(id)
+      const link = caller.link
+      const id = link.nextCallId()
+      const state = new ParentDialog(link, id, fn)
+      const error = caller.start(id, fn, payload, (exit) => state.settle(exit), state)
+      if (error !== undefined) return yield* Effect.fail(error)
       const cancelRemote = Effect.suspend(() => {
         if (state.final !== undefined) return Effect.void
         link.send({ _tag: "Interrupt", id })
@@ -318,4 +317,4 @@ export const openDialog = (
       else yield* cancelRemote
       return yield* outcome
     })
-  ).pipe(Effect.annotateLogs("dialog", `${fn.protocol}.${fn.name}@${format(link.peer)}`))
+  ).pipe(Effect.annotateLogs("dialog", `${fn.protocol}.${fn.name}@${format(caller.link.peer)}`))

@@ -14,7 +14,8 @@ import type * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import type * as Message from "../Message.js"
 import { type ActorId, format } from "./actorId.js"
-import { describeParseError } from "./codec.js"
+import { describeParseError } from "./failure.js"
+import { yieldFrame, yieldHead } from "./frames.js"
 import { Signal } from "./signal.js"
 
 /** @internal the default receive window, in elements */
@@ -138,20 +139,20 @@ export class Outbox {
     this.scheduled = false
     const parts = this.parts
     this.parts = []
-    const head = `{"_tag":"Yield","id":${this.id},"values":[`
+    const head = yieldHead(this.id)
     const budget = Math.floor(this.wire.maxMessageBytes / 3) - head.length - 2
     let start = 0
     let chars = 0
     for (let i = 0; i < parts.length; i++) {
       const n = parts[i]!.length + 1
       if (i > start && (i - start >= maxBatch || chars + n > budget)) {
-        this.wire.sendLine(`${head}${parts.slice(start, i).join(",")}]}`)
+        this.wire.sendLine(yieldFrame(head, parts.slice(start, i)))
         start = i
         chars = 0
       }
       chars += n
     }
-    if (start < parts.length) this.wire.sendLine(`${head}${parts.slice(start).join(",")}]}`)
+    if (start < parts.length) this.wire.sendLine(yieldFrame(head, start === 0 ? parts : parts.slice(start)))
   }
 
   private push(

@@ -17,7 +17,7 @@ import { type ActorId, format, makeUid } from "./actorId.js"
 import { ActorProcess, type Settings } from "./actorProcess.js"
 import * as Bundle from "./bundle.js"
 import * as Main from "./main.js"
-import { defaultMaxMessageBytes } from "./link.js"
+import { defaultMaxMessageBytes } from "./framing.js"
 import { PortalImpl } from "./portal.js"
 
 /** @internal */
@@ -206,6 +206,13 @@ export const spawn = (
   name: string,
   options: SpawnOptions
 ): Effect.Effect<PortalImpl, ActorError.SpawnError> =>
+  Effect.map(spawnChild(nursery, name, options), (child) => new PortalImpl(child, nursery.onRaced, nursery.actor))
+
+const spawnChild = (
+  nursery: NurseryImpl,
+  name: string,
+  options: SpawnOptions
+): Effect.Effect<ActorProcess, ActorError.SpawnError> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       if (nursery.closed || nursery.cancelling) {
@@ -246,7 +253,7 @@ export const spawn = (
         yield* child.teardown()
         return yield* Effect.interrupt
       }
-      return new PortalImpl(child, nursery.onRaced)
+      return child
     })
   )
 
@@ -258,8 +265,8 @@ export const runInActor = (
   options: SpawnOptions & { readonly name?: string | undefined }
 ): Effect.Effect<unknown, unknown> =>
   Effect.flatMap(
-    spawn(nursery, options.name ?? `${fn.protocol}.${fn.name}`, options),
-    (portal) => Effect.ensuring(portal.call(fn, payload), portal.process.teardown())
+    spawnChild(nursery, options.name ?? `${fn.protocol}.${fn.name}`, options),
+    (child) => Effect.ensuring(child.caller.call(fn, payload, child.cancelAckTimeoutMillis, nursery.onRaced), child.teardown())
   )
 
 /** @internal */

@@ -1,39 +1,41 @@
 /**
- * A portal: the typed client side of one child actor.
+ * A portal: the typed client side of one peer actor.
  */
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 import type * as Actor from "../Actor.js"
 import { ProtocolTypeId } from "../Actor.js"
 import type * as ActorError from "../ActorError.js"
-import type * as Stream from "effect/Stream"
+import type { ActorId } from "./actorId.js"
+import type { OnRaced } from "./caller.js"
 import { openDialog } from "./dialog.js"
 import { defaultWindow } from "./flow.js"
-import type { ActorId } from "./actorId.js"
-import type { ActorProcess } from "./actorProcess.js"
+import type { Peer } from "./peer.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("effect-tractor/Portal")
-
-/** @internal how a portal reports a remote failure that raced with its interruption */
-export type OnRaced = (error: unknown) => void
 
 /** @internal */
 export class PortalImpl {
   readonly [TypeId] = TypeId
   private readonly clients = new Map<string, unknown>()
-  constructor(readonly process: ActorProcess, readonly onRaced: OnRaced) {}
+  constructor(
+    readonly peer: Peer,
+    readonly onRaced: OnRaced,
+    /** who asks when this portal cancels the actor: the parent, or the actor that found it */
+    readonly canceller: ActorId
+  ) {}
 
   get actor(): ActorId {
-    return this.process.id
+    return this.peer.id
   }
 
   call(fn: Actor.Fn.Any, payload: unknown): Effect.Effect<unknown, unknown> {
-    return this.process.link.call(fn, payload, this.process.options.settings.cancelAckTimeoutMillis, this.onRaced)
+    return this.peer.caller.call(fn, payload, this.peer.cancelAckTimeoutMillis, this.onRaced)
   }
 
   stream(fn: Actor.StreamFn.Any, payload: unknown, window?: number): Stream.Stream<unknown, unknown> {
-    const settings = this.process.options.settings
-    return this.process.link.stream(fn, payload, window ?? defaultWindow, settings.cancelAckTimeoutMillis, this.onRaced)
+    return this.peer.caller.stream(fn, payload, window ?? defaultWindow, this.peer.cancelAckTimeoutMillis, this.onRaced)
   }
 
   dialog(
@@ -41,7 +43,7 @@ export class PortalImpl {
     payload: unknown,
     body: (dialog: Actor.DialogHandle<unknown, unknown, unknown, unknown, unknown>) => Effect.Effect<unknown, unknown, unknown>
   ): Effect.Effect<unknown, unknown, unknown> {
-    return openDialog(this.process.link, fn, payload, body, this.process.options.settings.cancelAckTimeoutMillis)
+    return openDialog(this.peer.caller, fn, payload, body, this.peer.cancelAckTimeoutMillis)
   }
 
   client(protocol: Actor.Protocol.Any): unknown {
@@ -63,10 +65,7 @@ export class PortalImpl {
   }
 
   cancelActor(timeoutMillis?: number): Effect.Effect<void, ActorError.ActorTooSlow> {
-    return this.process.requestCancel(
-      this.process.options.parent,
-      timeoutMillis ?? this.process.options.settings.cancelAckTimeoutMillis
-    )
+    return this.peer.requestCancel(this.canceller, timeoutMillis ?? this.peer.cancelAckTimeoutMillis)
   }
 
   toJSON() {

@@ -11,7 +11,9 @@ import * as Actor from "../../src/Actor.ts"
 import * as ActorError from "../../src/ActorError.ts"
 import { codecOf } from "../../src/internal/codec.ts"
 import { memoryPair } from "../../src/internal/connection.ts"
-import { Link, type ServedFn } from "../../src/internal/link.ts"
+import { Caller } from "../../src/internal/caller.ts"
+import { Link } from "../../src/internal/link.ts"
+import { Server, type ServedFn, servesNothing } from "../../src/internal/server.ts"
 
 const Local = Actor.protocol("Local", {
   twice: Actor.fn({ payload: Schema.Number, success: Schema.Number }),
@@ -38,15 +40,15 @@ const pair = Effect.gen(function*() {
   const [a, b] = memoryPair()
   const problems: Array<string> = []
   const hooks = { onControl: () => {}, onProtocolError: (m: string) => problems.push(m), onClose: () => {} }
-  const client = new Link(a, caller, callee, 1 << 20, hooks, undefined, 1)
-  new Link(b, callee, caller, 1 << 20, hooks, { fns, runtime, canceller: undefined }, 2)
+  const client = new Caller(new Link(a, caller, callee, 1 << 20, hooks, servesNothing(), "initiator"))
+  new Link(b, callee, caller, 1 << 20, hooks, new Server(fns, runtime), "acceptor")
   return { client, problems }
 })
 
-const call = (link: Link, spec: Actor.AnySpec & { readonly protocol: string; readonly name: string }, payload: unknown) =>
+const call = (client: Caller, spec: Actor.AnySpec & { readonly protocol: string; readonly name: string }, payload: unknown) =>
   Effect.async<unknown, unknown>((resume) => {
-    const id = link.start(spec, payload, (exit) => resume(exit as Exit.Exit<unknown, unknown>))
-    if (typeof id !== "number") resume(Exit.fail(id))
+    const error = client.start(client.link.nextCallId(), spec, payload, resume)
+    if (error !== undefined) resume(Exit.fail(error))
   })
 
 describe("in-memory connection", () => {
@@ -68,7 +70,8 @@ describe("in-memory connection", () => {
     Effect.gen(function*() {
       const { client } = yield* pair
       const [a] = memoryPair()
-      const lonely = new Link(a, caller, callee, 1 << 20, { onControl: () => {}, onProtocolError: () => {}, onClose: () => {} }, undefined, 1)
+      const hooks = { onControl: () => {}, onProtocolError: () => {}, onClose: () => {} }
+      const lonely = new Caller(new Link(a, caller, callee, 1 << 20, hooks, servesNothing(), "initiator"))
       const waiting = yield* Effect.fork(call(lonely, Local.twice, 1))
       yield* Effect.sleep("10 millis")
       a.destroy()

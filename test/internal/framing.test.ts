@@ -11,7 +11,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import { fromSocket } from "../../src/internal/connection.ts"
+import { Caller } from "../../src/internal/caller.ts"
 import { Link } from "../../src/internal/link.ts"
+import { servesNothing } from "../../src/internal/server.ts"
 import { Echo } from "../fixtures/protocols.ts"
 import { tempDir } from "../utils/index.ts"
 
@@ -31,7 +33,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
  */
 const connection = Effect.acquireRelease(
   Effect.promise(() =>
-    new Promise<{ link: Link; problems: Array<string>; feed: (chunks: ReadonlyArray<Buffer>) => Promise<void>; writer: Net.Socket }>(
+    new Promise<{ link: Link; caller: Caller; problems: Array<string>; feed: (chunks: ReadonlyArray<Buffer>) => Promise<void>; writer: Net.Socket }>(
       (resolve) => {
         const problems: Array<string> = []
         let received = 0
@@ -42,7 +44,7 @@ const connection = Effect.acquireRelease(
             onControl: () => {},
             onProtocolError: (message) => problems.push(message),
             onClose: () => {}
-          }, undefined, 1)
+          }, servesNothing(), "initiator")
           socket.on("data", (chunk: Buffer) => (received += chunk.length))
           const feed = async (chunks: ReadonlyArray<Buffer>) => {
             for (const chunk of chunks) {
@@ -51,7 +53,7 @@ const connection = Effect.acquireRelease(
               while (received < target) await new Promise((r) => setImmediate(r))
             }
           }
-          resolve({ link, problems, feed, writer })
+          resolve({ link, caller: new Caller(link), problems, feed, writer })
         }
       }
     )
@@ -62,6 +64,13 @@ const connection = Effect.acquireRelease(
       link.connection.destroy()
     })
 )
+
+/** starts a call of Echo.echo and returns its id */
+const start = (caller: Caller, settle: (exit: Exit.Exit<unknown, unknown>) => void): number => {
+  const id = caller.link.nextCallId()
+  assert.isUndefined(caller.start(id, Echo.echo, "x", settle))
+  return id
+}
 
 const text = FastCheck.string({ unit: FastCheck.constantFrom("a", "é", "€", "😀", " ", "\"", "\\", "{", "}"), maxLength: 40 })
 // lines that are not frames: no newline, and not the start of an answer frame
@@ -79,12 +88,11 @@ const cuts = FastCheck.array(FastCheck.nat(), { maxLength: 8 })
 describe("framing", () => {
   it.live.prop("answers split anywhere, with junk between them, settle every call once, in order", [script, cuts], ([answers, at]) =>
     Effect.gen(function*() {
-      const { feed, link, problems } = yield* connection
+      const { caller, feed, problems } = yield* connection
       const settled: Array<readonly [number, unknown]> = []
       const ids = answers.map(([value], i) => {
-        const id = link.start(Echo.echo, "x", (exit) => settled.push([i, Exit.isSuccess(exit) ? exit.value : exit]))
-        assert.isNumber(id)
-        return [id as number, value] as const
+        const id = start(caller, (exit) => settled.push([i, Exit.isSuccess(exit) ? exit.value : exit]))
+        return [id, value] as const
       })
       const lines = ids.flatMap(([id, value], i) => [
         JSON.stringify({ _tag: "Success", id, value }),
@@ -98,14 +106,14 @@ describe("framing", () => {
       yield* Effect.promise(() => feed(chunks))
       assert.deepStrictEqual(settled, answers.map(([value], i) => [i, value] as const))
       assert.strictEqual(problems.length, answers.reduce((n, [, j]) => n + j.length, 0), problems.join("\n"))
-      assert.strictEqual(link.pending.size, 0)
+      assert.strictEqual(caller.pending.size, 0)
     }).pipe(Effect.scoped), { fastCheck: { numRuns: 200 } })
 
   it.live("a frame over the limit, split across reads, is dropped and reported once; the next frame is read", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { feed, link, problems } = yield* connection
+      const { caller, feed, problems } = yield* connection
       const settled: Array<unknown> = []
-      const id = link.start(Echo.echo, "x", (exit) => settled.push(Exit.isSuccess(exit) ? exit.value : exit))
+      const id = start(caller, (exit) => settled.push(Exit.isSuccess(exit) ? exit.value : exit))
       const big = Buffer.from(`junk ${"é".repeat(3000)}\n`) // 6 kB against a 4 kB limit
       const next = Buffer.from(JSON.stringify({ _tag: "Success", id, value: "after" }) + "\n")
       yield* Effect.promise(() => feed([big.subarray(0, 1000), big.subarray(1000, 5000), Buffer.concat([big.subarray(5000), next])]))
