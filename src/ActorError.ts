@@ -269,6 +269,47 @@ export class ActorTooSlow extends Schema.TaggedError<ActorTooSlow>("effect-tract
 }
 
 /**
+ * No actor of that name was registered in time (`Registry.waitForActor` with a timeout).
+ *
+ * @example
+ * ```ts
+ * import * as ActorError from "effect-tractor/ActorError"
+ *
+ * const which = (e: ActorError.ActorNotFound) => `${e.name} after ${e.waitedMillis} ms`
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class ActorNotFound extends Schema.TaggedError<ActorNotFound>("effect-tractor/ActorNotFound")(
+  "ActorNotFound",
+  { name: Schema.String, waitedMillis: Schema.Number, message: Schema.String }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
+ * The registry of the tree cannot be reached: it was never started (no tree runs in this process),
+ * its address is held by something that is not a registry, or the connection to it failed.
+ *
+ * @example
+ * ```ts
+ * import * as ActorError from "effect-tractor/ActorError"
+ *
+ * const where = (e: ActorError.RegistryUnavailable) => e.address
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class RegistryUnavailable extends Schema.TaggedError<RegistryUnavailable>("effect-tractor/RegistryUnavailable")(
+  "RegistryUnavailable",
+  { address: Schema.String, message: Schema.String }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+}
+
+/**
  * A dialog was used out of order: `started` twice, a stream opened before `started`, a second
  * stream, or a send after close. The message says which.
  *
@@ -367,7 +408,10 @@ export type ActorError =
  * @since 0.1.0
  * @category schemas
  */
-export const ActorErrorSchema: Schema.Schema<ActorError | SpawnError | DialogMisuse, any> = Schema.Union(
+export const ActorErrorSchema: Schema.Schema<
+  ActorError | SpawnError | DialogMisuse | ActorNotFound | RegistryUnavailable,
+  any
+> = Schema.Union(
   RemoteActorError,
   ContextCancelled,
   ModuleNotEnabled,
@@ -378,5 +422,7 @@ export const ActorErrorSchema: Schema.Schema<ActorError | SpawnError | DialogMis
   ActorTooSlow,
   StreamOverrun,
   DialogMisuse,
-  SpawnError
+  SpawnError,
+  ActorNotFound,
+  RegistryUnavailable
 )

@@ -5,10 +5,12 @@
  *
  * A frame is one message as JSON on one line (newline-delimited, no newline can occur inside JSON
  * text). Frames travel over a dedicated socket pair between parent and child (fd 3 in the child),
- * and a sender batches all frames of one event-loop tick into one write. Calls are multiplexed by
+ * or over a Unix socket between peers, and a sender batches all frames of one event-loop tick into
+ * one write. Calls are multiplexed by
  * `id` (unique per connection and direction). A dialog per call:
  *
  * - boot: child `Ready` (or `BootFailed`), once;
+ * - between peers (an actor found by name): `Hello` both ways first, the connecting side first;
  * - call: caller `Call` -> callee `Success` | `Failure` (exactly one);
  * - cancel one call: caller `Interrupt` -> callee ends the handler and answers the call with
  *   `Failure(Interrupted)` (or its real outcome if it finished first): the answer is the ack;
@@ -31,7 +33,23 @@ import { ActorId } from "./internal/actorId.js"
 const CallId = Schema.Number
 
 /**
- * Child -> parent, once: the actor is up and serves these protocols.
+ * Both ways, first on a connection between peers (not on a parent's link to its child): who is at
+ * this end. The side that connected sends it and waits for the other's before anything else.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const hello = Message.Hello.make({ actor: { name: "a", uid: "u", pid: 1 }, version: 1 })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Hello = Schema.TaggedStruct("Hello", { actor: ActorId, version: Schema.Number })
+
+/**
+ * Child -> parent, once: the actor is up and serves these protocols, reachable by peers at
+ * `address` (an actor that serves nothing has none).
  *
  * @example
  * ```ts
@@ -40,13 +58,18 @@ const CallId = Schema.Number
  * const ready: typeof Message.Ready.Type = {
  *   _tag: "Ready",
  *   actor: { name: "a", uid: "u", pid: 1 },
- *   protocols: ["Primes"]
+ *   protocols: ["Primes"],
+ *   address: "/run/user/1000/effect-tractor/u.sock"
  * }
  * ```
  * @since 0.1.0
  * @category messages
  */
-export const Ready = Schema.TaggedStruct("Ready", { actor: ActorId, protocols: Schema.Array(Schema.String) })
+export const Ready = Schema.TaggedStruct("Ready", {
+  actor: ActorId,
+  protocols: Schema.Array(Schema.String),
+  address: Schema.optional(Schema.String)
+})
 
 /**
  * Child -> parent, instead of `Ready`: an enabled module failed to import.
@@ -268,6 +291,7 @@ export const Abort = Schema.TaggedStruct("Abort", { id: CallId, error: ActorErro
  * @category messages
  */
 export const Message = Schema.Union(
+  Hello,
   Ready,
   BootFailed,
   Call,

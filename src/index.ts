@@ -61,6 +61,13 @@ export * as Nursery from "./Nursery.js"
 export * as Portal from "./Portal.js"
 
 /**
+ * Finding actors by name, from any actor of the tree.
+ *
+ * @since 0.1.0
+ */
+export * as Registry from "./Registry.js"
+
+/**
  * Worker pools: a function mapped over inputs on a pool of actors.
  *
  * @since 0.1.0

@@ -38,6 +38,9 @@ export interface StartOptions {
   readonly env?: Record<string, string | undefined> | undefined
   readonly execArgv?: ReadonlyArray<string> | undefined
   readonly cwd?: string | undefined
+  /** the tree's runtime folder and registry address, passed on to the child */
+  readonly directory: string
+  readonly registry: string
 }
 
 const loaderFlags = /^(--import|--loader|--experimental-loader|--require|-r)(=|$)/
@@ -132,6 +135,8 @@ export class ActorProcess implements Peer {
   /** true once an exit is expected: a cancel was requested or announced */
   stopping = false
   ready = false
+  /** what the child said when it was ready: what it serves, and where peers reach it */
+  served: { readonly protocols: ReadonlyArray<string>; readonly address: string | undefined } = { protocols: [], address: undefined }
   teardownFiber: Fiber.RuntimeFiber<void> | undefined
   onCrash: (error: ActorError.TransportClosed) => void = () => {}
   onExit: () => void = () => {}
@@ -148,7 +153,9 @@ export class ActorProcess implements Peer {
       parent: options.parent,
       maxMessageBytes: options.settings.maxMessageBytes,
       childEntry: childEntry(),
-      guard: command.guard
+      guard: command.guard,
+      directory: options.directory,
+      registry: options.registry
     }
     this.proc = ChildProcess.spawn(command.command, command.args, {
       stdio: ["inherit", "inherit", "inherit", "pipe"],
@@ -256,6 +263,7 @@ export class ActorProcess implements Peer {
         if (msg._tag === "Ready") {
           done(() => {
             this.ready = true
+            this.served = { protocols: msg.protocols, address: msg.address }
             resume(Exit.void)
           })
         } else if (msg._tag === "BootFailed") {

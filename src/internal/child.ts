@@ -14,7 +14,9 @@ import type { ActorId } from "./actorId.js"
 import { setChildEntry } from "./bundle.js"
 import type { OrphanGuard } from "./deathSignal.js"
 import { fromSocket } from "./connection.js"
+import { Caller } from "./caller.js"
 import { Link } from "./link.js"
+import { ActorRuntimeTag, setProcessRuntime, TreeRuntime } from "./runtime.js"
 import { collect, type Fns, Server } from "./server.js"
 import { markActorProcess } from "./main.js"
 import { mapStack } from "./sourceMap.js"
@@ -29,6 +31,10 @@ export interface Spec {
   readonly childEntry: string
   /** `kernel`: started through `setpriv --pdeathsig`; `watchdog`: this process guards itself */
   readonly guard: OrphanGuard
+  /** the runtime folder of the tree's socket files */
+  readonly directory: string
+  /** where the tree's registry listens */
+  readonly registry: string
 }
 
 /** @internal */
@@ -43,8 +49,9 @@ export const main = async (modules: Modules): Promise<void> => {
   delete process.env[specVariable]
   setChildEntry(spec.childEntry)
   const self: ActorId = { name: spec.name, uid: spec.uid, pid: process.pid }
+  const title = `${spec.name}@${process.pid}`
   try {
-    process.title = `${spec.name}@${process.pid}`
+    process.title = title
   } catch {
     // a title is a nicety for ps/pstree
   }
@@ -52,16 +59,20 @@ export const main = async (modules: Modules): Promise<void> => {
   process.on("SIGINT", () => {})
 
   const socket = new net.Socket({ fd: 3, readable: true, writable: true })
-  let shutdown: (canceller: ActorId, ack: boolean) => void = () => process.exit(0)
+  let shutdown: (canceller: ActorId, requester?: Link) => void = () => process.exit(0)
   const server = new Server()
   const link = new Link(fromSocket(socket), self, spec.parent, spec.maxMessageBytes, {
     onControl: (msg) => {
-      if (msg._tag === "Cancel") shutdown(msg.canceller, true)
+      if (msg._tag === "Cancel") shutdown(msg.canceller)
     },
     onProtocolError: (message) => Effect.runFork(Effect.logWarning(message).pipe(Effect.annotateLogs("actor", title))),
-    onClose: () => shutdown(spec.parent, false)
+    onClose: () => shutdown(spec.parent)
   }, server, "acceptor")
-  const title = `${spec.name}@${process.pid}`
+  new Caller(link)
+  const tree = new TreeRuntime(self, spec.parent, server, spec.directory, spec.registry, undefined, spec.maxMessageBytes)
+  setProcessRuntime(tree)
+  tree.onPeerCancel = (canceller, requester) => shutdown(canceller, requester)
+  process.on("exit", () => tree.close())
 
   const loaded: Array<readonly [string, Record<string, unknown>]> = []
   let fns: Fns
@@ -90,35 +101,48 @@ export const main = async (modules: Modules): Promise<void> => {
     id: self,
     parent: spec.parent,
     scope,
-    cancel: Effect.sync(() => shutdown(self, true))
+    cancel: Effect.sync(() => shutdown(self))
   })
   const runtime = Effect.runSync(
     Effect.runtime<Actor.CurrentActor>().pipe(
       Effect.annotateLogs("actor", title),
-      Effect.provideService(Actor.CurrentActor, service)
+      Effect.provideService(Actor.CurrentActor, service),
+      Effect.provideService(ActorRuntimeTag, tree)
     )
   )
   server.fns = fns
   server.runtime = runtime
 
   let stopping = false
-  shutdown = (canceller, ack) => {
+  shutdown = (canceller, requester) => {
     if (stopping) return
     stopping = true
     server.canceller = canceller
-    const fibers = server.running()
     Effect.runFork(
-      Fiber.interruptAll(fibers).pipe(
+      Fiber.interruptAll(server.running()).pipe(
         Effect.zipRight(Scope.close(scope, canceller.uid === self.uid ? Exit.void : Exit.interrupt(FiberId.none)))
       )
     ).addObserver(() => {
-      if (ack) link.send({ _tag: "CancelAck", canceller })
+      // the parent learns that this exit is a cancel, not a crash; a peer that asked gets its ack
+      link.send({ _tag: "CancelAck", canceller })
+      if (requester !== undefined && requester !== link) {
+        requester.send({ _tag: "CancelAck", canceller })
+        requester.flush()
+      }
+      tree.close()
       link.end(() => process.exit(0))
     })
   }
-  process.on("SIGTERM", () => shutdown(spec.parent, true))
+  process.on("SIGTERM", () => shutdown(spec.parent))
 
-  link.send({ _tag: "Ready", actor: self, protocols: [...fns.keys()] })
+  // an actor that serves something accepts peers before it is ready: found by name, it answers
+  let address: string | undefined
+  if (fns.size > 0) {
+    const listening = await Effect.runPromise(Effect.either(tree.listen))
+    if (listening._tag === "Right") address = listening.right
+    else tree.warn(`${title} is not reachable by peers: ${listening.left.message}`)
+  }
+  link.send({ _tag: "Ready", actor: self, protocols: [...fns.keys()], ...(address !== undefined ? { address } : {}) })
   link.flush()
   if (spec.guard === "watchdog") startWatchdog()
 }

@@ -23,10 +23,17 @@ export interface Connection {
   readonly unref: () => void
 }
 
-/** @internal a connection over a connected socket (fd 3, a Unix or a TCP socket) */
-export const fromSocket = (socket: net.Socket): Connection => ({
+/**
+ * A connection over a connected socket (fd 3, a Unix or a TCP socket). `initial` is what was read
+ * from it already (after a handshake): it is received first, before any later bytes.
+ * @internal
+ */
+export const fromSocket = (socket: net.Socket, initial?: Buffer): Connection => ({
   onData: (receive) => {
+    if (initial !== undefined && initial.length > 0) queueMicrotask(() => receive(initial))
     socket.on("data", receive)
+    // a socket paused after a handshake flows again once it has a receiver
+    socket.resume()
   },
   onClose: (closed) => {
     // an error is always followed by close: the link learns of both through close

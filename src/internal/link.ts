@@ -47,6 +47,7 @@ export interface ServerSide {
 
 /** @internal */
 export type Control =
+  | typeof Message.Hello.Type
   | typeof Message.Ready.Type
   | typeof Message.BootFailed.Type
   | typeof Message.Cancel.Type

@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
@@ -19,6 +20,8 @@ import * as Bundle from "./bundle.js"
 import * as Main from "./main.js"
 import { defaultMaxMessageBytes } from "./framing.js"
 import { PortalImpl } from "./portal.js"
+import * as TreeRuntime from "./runtime.js"
+import * as Transport from "./transport.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("effect-tractor/Nursery")
@@ -56,17 +59,6 @@ const resolve = (base: Timings, over: Timings): Settings => ({
 /** @internal */
 export const defaultMaxActors = 256
 
-let root: ActorId | undefined
-
-/** @internal the id of this process when it is not an actor spawned by us: the root */
-export const rootId = (): ActorId => (root ??= { name: "root", uid: makeUid(), pid: process.pid })
-
-/** @internal */
-export const currentSelf: Effect.Effect<ActorId> = Effect.map(
-  Effect.serviceOption(Actor.CurrentActor),
-  Option.match({ onNone: rootId, onSome: (a) => a.id })
-)
-
 /** @internal */
 export class NurseryImpl {
   readonly [TypeId] = TypeId
@@ -78,7 +70,17 @@ export class NurseryImpl {
   cancelling = false
   closed = false
 
-  constructor(readonly actor: ActorId, readonly scope: Scope.Scope, readonly timings: Timings) {}
+  constructor(
+    readonly runtime: TreeRuntime.TreeRuntime,
+    readonly scope: Scope.Scope,
+    readonly timings: Timings,
+    /** runs the nursery's own work (teardowns, warnings) with the caller's logger, tracer and services */
+    readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+  ) {}
+
+  get actor(): ActorId {
+    return this.runtime.self
+  }
 
   /** Keeps a failure (once) and cancels everything else: one-cancels-all. */
   record(cause: Cause.Cause<unknown>): void {
@@ -94,7 +96,7 @@ export class NurseryImpl {
   readonly onRaced = (error: unknown): void => {
     if (this.cancelling) this.record(Cause.fail(error))
     else {
-      Effect.runFork(Effect.logWarning(`a call failed while it was being interrupted: ${String(error)}`))
+      this.run(Effect.logWarning(`a call failed while it was being interrupted: ${String(error)}`))
     }
   }
 
@@ -103,7 +105,7 @@ export class NurseryImpl {
     this.cancelling = true
     this.body?.unsafeInterruptAsFork(FiberId.none)
     for (const task of this.tasks) task.unsafeInterruptAsFork(FiberId.none)
-    for (const child of this.children) Effect.runFork(child.teardown())
+    for (const child of this.children) this.run(child.teardown())
   }
 
   get failure(): Cause.Cause<unknown> | undefined {
@@ -127,10 +129,11 @@ export class NurseryImpl {
 /** @internal */
 export const make = (timings: Timings = {}): Effect.Effect<NurseryImpl, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const self = yield* currentSelf
+    const runtime = yield* TreeRuntime.current
+    const caller = yield* Effect.runtime<never>()
     const parent = yield* Effect.scope
     const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
-    const nursery = new NurseryImpl(self, scope, timings)
+    const nursery = new NurseryImpl(runtime, scope, timings, Runtime.runFork(caller))
     yield* Scope.addFinalizer(scope, nursery.shutdown)
     return nursery
   })
@@ -235,6 +238,11 @@ const spawnChild = (
             `spawn fewer, or raise maxActors on the nursery`
         })
       }
+      const tree = nursery.runtime
+      // the root serves the registry its actors register in: it listens before its first child starts
+      if (tree.registry !== undefined) {
+        yield* Effect.catchAll(tree.listen, (e) => Effect.logWarning(`actors of this tree cannot find each other: ${e.message}`))
+      }
       const child = new ActorProcess({
         entry,
         name,
@@ -243,15 +251,31 @@ const spawnChild = (
         settings: resolve(nursery.timings, options),
         env: options.env,
         execArgv: options.execArgv,
-        cwd: options.cwd
+        cwd: options.cwd,
+        directory: tree.directory,
+        registry: tree.registryAddress
       })
       nursery.children.add(child)
-      child.onExit = () => nursery.children.delete(child)
+      child.onExit = () => {
+        nursery.children.delete(child)
+        const address = child.served.address
+        if (address !== undefined) {
+          nursery.run(Effect.ignore(tree.unregister(child.id.uid)))
+          // a child that was killed could not remove its socket file: its parent does
+          Transport.removeSocketFile(address)
+        }
+      }
       child.onCrash = (error) => nursery.record(Cause.fail(error))
       yield* restore(child.awaitReady()).pipe(Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : child.teardown()))
       if (nursery.cancelling) {
         yield* child.teardown()
         return yield* Effect.interrupt
+      }
+      const address = child.served.address
+      if (address !== undefined) {
+        yield* tree.register({ name, id: child.id, address, protocols: child.served.protocols }).pipe(
+          Effect.catchAll((e) => Effect.logWarning(`${format(child.id)} cannot be found by name: ${e.message}`))
+        )
       }
       return child
     })

@@ -29,6 +29,8 @@ export interface ServedFn {
   readonly name: string
   readonly codec: FnCodec
   readonly handler: (payload: unknown, context?: unknown) => unknown
+  /** the handler also gets the link the call came over (the library's own protocols only) */
+  readonly linked?: true | undefined
 }
 
 /** @internal the functions an actor serves, by protocol and name */
@@ -53,7 +55,11 @@ export class Server implements ServerSide {
 
   detach(link: Link): void {
     this.links.delete(link)
+    for (const f of this.onDetach) f(link)
   }
+
+  /** what runs when a link this server served on closes */
+  readonly onDetach: Array<(link: Link) => void> = []
 
   /** Every call this actor is serving, on every link. */
   running(): Array<Fiber.RuntimeFiber<unknown, unknown>> {
@@ -82,7 +88,7 @@ export class Server implements ServerSide {
       case "fn": {
         let result: unknown
         try {
-          result = served.handler(payload.right)
+          result = served.linked === true ? served.handler(payload.right, link) : served.handler(payload.right)
         } catch (defect) {
           result = Exit.die(defect)
         }
