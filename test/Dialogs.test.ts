@@ -886,6 +886,31 @@ describe("Dialogs", () => {
       assert.isFalse(isAlive(pid))
     }))
 
+  it.live("a broken connection fails the body's own receive with TransportClosed, so the body can react", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      const [exit, pid] = yield* Effect.scoped(Effect.gen(function*() {
+        const nursery = yield* Nursery.make()
+        const portal = yield* Nursery.spawn(nursery, "dier", { modules: [dialogModule] })
+        const exit = yield* Effect.exit(Portal.openDialog(portal, DialogService.dieAfterOpen, undefined, (dialog) =>
+          Effect.gen(function*() {
+            const stream = yield* dialog.openStream()
+            const received = yield* Effect.either(Stream.runCollect(stream.receive))
+            // the body is still running here: it saw the failure and reacts to it
+            seen.push(received._tag === "Left" ? received.left : "no failure")
+            seen.push(yield* Effect.either(stream.send(1 as never)).pipe(Effect.map((e) => e._tag === "Left" ? e.left : "sent")))
+            return "reacted"
+          })).pipe(Effect.timeout("10 seconds")))
+        return [exit, portal.actor.pid] as const
+      }))
+      assert.strictEqual(seen.length, 2, "the body was interrupted before it could react")
+      assert.instanceOf(seen[0], ActorError.TransportClosed, String(seen[0]))
+      assert.instanceOf(seen[1], ActorError.TransportClosed, String(seen[1]))
+      // the dialog itself still fails: its other end is gone
+      assert.instanceOf(soleFailure(exit), ActorError.TransportClosed)
+      assert.isFalse(isAlive(pid))
+    }))
+
   describe("local fan-out of a dialog stream (case 31)", () => {
     it.live("gives each of 10 subscribers, subscribed before start, the full 1000-element sequence", () =>
       withDialogs((portal) =>

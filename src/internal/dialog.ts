@@ -166,7 +166,13 @@ class ParentDialog extends DialogEnd {
   /** the remote failure that interrupted the body, if any */
   remoteFailure: unknown = undefined
 
-  constructor(link: Link, id: number, readonly fn: Actor.DialogFn.Any) {
+  constructor(
+    link: Link,
+    id: number,
+    readonly fn: Actor.DialogFn.Any,
+    /** how long a body whose connection broke has to react to its failing stream before it is interrupted */
+    readonly graceMillis: number
+  ) {
     super(link, id, fn)
   }
 
@@ -214,14 +220,21 @@ class ParentDialog extends DialogEnd {
     this.wake()
   }
 
-  /** A remote failure interrupts the body's work in the dialog (unless it is the cancel we asked for). */
+  /**
+   * A remote failure interrupts the body's work in the dialog (unless it is the cancel we asked for).
+   * A broken connection first fails the body's own `send`/`receive` with `TransportClosed`, so it
+   * can react; a body still running after the grace period is interrupted.
+   */
   interruptBody() {
     const final = this.final
-    if (this.body === undefined || final === undefined || Exit.isSuccess(final)) return
+    const body = this.body
+    if (body === undefined || final === undefined || Exit.isSuccess(final)) return
     const error = final.cause._tag === "Fail" ? final.cause.error : final.cause
     if (this.isOurCancel(error) || this.remoteFailure !== undefined) return
     this.remoteFailure = error
-    this.body.unsafeInterruptAsFork(FiberId.none)
+    if (error instanceof ActorError.TransportClosed) {
+      setTimeout(() => body.unsafeInterruptAsFork(FiberId.none), this.graceMillis).unref()
+    } else body.unsafeInterruptAsFork(FiberId.none)
   }
 
   /**
@@ -271,7 +284,7 @@ export const openDialog = (
     Effect.gen(function*() {
       const link = caller.link
       const id = link.nextCallId()
-      const state = new ParentDialog(link, id, fn)
+      const state = new ParentDialog(link, id, fn, ackTimeoutMillis)
       const error = caller.start(id, fn, payload, (exit) => state.settle(exit), state)
       if (error !== undefined) return yield* Effect.fail(error)
       const cancelRemote = Effect.suspend(() => {
