@@ -91,6 +91,7 @@ const tsx = (key: string, script: string, ...args: Array<string>): Job => ({
 const allJobs: Array<Job> = [
   tsx("echo-ours", "echo.ts", "ours", ...ECHO_COUNTS),
   tsx("echo-raw", "echo.ts", "raw", ...ECHO_COUNTS),
+  tsx("echo-uds", "echo.ts", "uds", ...ECHO_COUNTS),
   tsx("echo-piscina", "echo.ts", "piscina", ...PISCINA_COUNTS),
   tsx("spawn-ours", "spawn.ts", "ours", SPAWNS),
   tsx("spawn-bare", "spawn.ts", "bare", SPAWNS),
@@ -262,6 +263,9 @@ const F = {
   p50: (s: any) => s.p50us,
   p99: (s: any) => s.p99us,
   pipe: (s: any) => s.pipelinedPerS,
+  find: (s: any) => s.findMs,
+  findFirst: (s: any) => s.findFirstMs,
+  findAgain: (s: any) => s.findAgainMs,
   ready: (s: any) => spawnMedian(s, "readyMs"),
   firstCall: (s: any) => spawnMedian(s, "firstCallMs"),
   uss: (s: any) => s.memory?.ussMb,
@@ -296,6 +300,9 @@ const figures = {
   raw_rtt_p50_us: med("echo-raw", F.p50),
   call_pipelined_per_s: med("echo-ours", F.pipe),
   raw_pipelined_per_s: med("echo-raw", F.pipe),
+  uds_rtt_p50_us: med("echo-uds", F.p50),
+  uds_pipelined_per_s: med("echo-uds", F.pipe),
+  registry_find_ms: med("echo-uds", F.find),
   piscina_pipelined_per_s: med("echo-piscina", F.pipe),
   spawn_ready_ms: med("spawn-ours", F.ready),
   raw_spawn_ms: med("spawn-bare", F.ready),
@@ -316,6 +323,8 @@ const ratios = {
   rtt_ratio: ratio(figures.call_rtt_p50_us, figures.raw_rtt_p50_us),
   pipelined_ratio_raw: ratio(figures.call_pipelined_per_s, figures.raw_pipelined_per_s),
   pipelined_ratio_piscina: ratio(figures.call_pipelined_per_s, figures.piscina_pipelined_per_s),
+  uds_rtt_ratio_parent: ratio(figures.uds_rtt_p50_us, figures.call_rtt_p50_us),
+  uds_pipelined_ratio_parent: ratio(figures.uds_pipelined_per_s, figures.call_pipelined_per_s),
   spawn_ratio: ratio(figures.spawn_ready_ms, figures.raw_spawn_ms),
   pool_ratio: ratio(figures.pool_primes_ms, figures.raw_pool_primes_ms),
   pool_ratio_python: ratio(figures.pool_primes_ms, figures.python_pool_primes_ms),
@@ -325,6 +334,8 @@ const ratios = {
 }
 const extra = {
   call_rtt_p99_us: med("echo-ours", F.p99),
+  registry_find_first_ms: med("echo-uds", F.findFirst),
+  registry_find_again_ms: med("echo-uds", F.findAgain),
   raw_rtt_p99_us: med("echo-raw", F.p99),
   piscina_rtt_p50_us: med("echo-piscina", F.p50),
   call_cpu_parent_us: med("echo-ours", F.cpuParent),
@@ -376,6 +387,8 @@ const extra = {
     rtt: paired("echo-ours", F.p50, "echo-raw", F.p50),
     pipelined_raw: paired("echo-ours", F.pipe, "echo-raw", F.pipe),
     pipelined_piscina: paired("echo-ours", F.pipe, "echo-piscina", F.pipe),
+    uds_rtt_parent: paired("echo-uds", F.p50, "echo-ours", F.p50),
+    uds_pipelined_parent: paired("echo-uds", F.pipe, "echo-ours", F.pipe),
     spawn: paired("spawn-ours", F.ready, "spawn-bare", F.ready),
     pool: paired("pool-ours", F.total, "pool-raw", F.total),
     pool_python: PYTHON === null ? null : paired("pool-ours", F.total, "pool-python", F.total),
@@ -461,6 +474,27 @@ if (JSON_OUT) {
       `piscina 1 thread ${fmt(col("echo-piscina", F.pipe), 0)}`,
       fr(ratios.pipelined_ratio_piscina),
       "≥ 1× (beats the pools)"
+    ],
+    [
+      "peer call RTT p50 over a Unix socket (µs)",
+      fmt(col("echo-uds", F.p50), 0),
+      `parent link ${fmt(col("echo-ours", F.p50), 0)}`,
+      fr(ratios.uds_rtt_ratio_parent),
+      "≤ 1.2×"
+    ],
+    [
+      "peer pipelined over a Unix socket (calls/s)",
+      fmt(col("echo-uds", F.pipe), 0),
+      `parent link ${fmt(col("echo-ours", F.pipe), 0)}`,
+      fr(ratios.uds_pipelined_ratio_parent),
+      "≥ 0.9×"
+    ],
+    [
+      "Registry.findActor, one host, incl. a new connection, p50 (ms)",
+      fmt(col("echo-uds", F.find), 2),
+      `first ever ${fmt(col("echo-uds", F.findFirst), 2)}, shared ${fmt(col("echo-uds", F.findAgain), 3)}`,
+      "–",
+      "≤ 2 ms"
     ],
     [
       "  CPU per pipelined call, caller + actor (µs)",

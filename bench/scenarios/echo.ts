@@ -5,8 +5,11 @@
  *   - pipelined throughput: `pipeWarmup` unmeasured calls, then `pipe` calls, issued by 100
  *     concurrent callers (100 in flight).
  *
- * Usage: node --import tsx bench/scenarios/echo.ts <ours|raw|piscina> [warmup] [seq] [pipe] [pipeWarmup]
- *   ours     Portal.call on a warm actor (Nursery.spawn of bench/actors/echo.ts)
+ * Usage: node --import tsx bench/scenarios/echo.ts <ours|uds|raw|piscina> [warmup] [seq] [pipe] [pipeWarmup]
+ *   ours     Portal.call on a warm actor (Nursery.spawn of bench/actors/echo.ts), over the parent's link
+ *   uds      the same actor through a portal from Registry.findActor: a peer connection over a Unix
+ *            socket; also times that first findActor (registry lookup + connect + handshake) and a
+ *            second one (the connection is reused)
  *   raw      child_process.fork + process.send, serialization "json" (bench/children/echo.cjs)
  *   piscina  piscina 5 (worker_threads), one thread, default concurrentTasksPerWorker
  * Env BENCH_CHILD_EXECARGV (JSON array): node flags for the child, ours or raw (bench/profile.ts).
@@ -177,21 +180,51 @@ const measurePromise = async (t: Transport): Promise<Result> => {
 // ours: the same loop, written the way an application calls a portal
 // ---------------------------------------------------------------------------
 
-const measureOurs = async (): Promise<Result> => {
+const measureOurs = async (
+  via: "parent" | "uds"
+): Promise<Result & { readonly findFirstMs?: number | undefined; readonly findMs?: number; readonly findAgainMs?: number | undefined }> => {
   // imported here so that the baselines' processes do not load effect
-  const [Effect, Nursery, Portal, { echoModule }, { BenchEcho }] = await Promise.all([
+  const [Effect, Option, Nursery, Portal, Registry, TreeRuntime, { echoModule }, { BenchEcho }] = await Promise.all([
     import("effect/Effect"),
+    import("effect/Option"),
     import("../../src/Nursery.ts"),
     import("../../src/Portal.ts"),
+    import("../../src/Registry.ts"),
+    import("../../src/internal/runtime.ts"),
     import("../actors/modules.ts"),
     import("../actors/protocols.ts")
   ])
-  return Effect.runPromise(Nursery.open((nursery) =>
+  return Effect.runPromise(Effect.scoped(Nursery.open((nursery) =>
   Effect.gen(function*() {
-    const portal = yield* Nursery.spawn(nursery, "bench_echo", {
+    const child = yield* Nursery.spawn(nursery, "bench_echo", {
       modules: [echoModule],
       ...(childExecArgv !== undefined ? { execArgv: childExecArgv } : {})
     })
+    let portal = child
+    let findFirstMs: number | undefined
+    let findMs: number | undefined
+    let findAgainMs: number | undefined
+    if (via === "uds") {
+      // the first findActor of this actor: lookup, connect and handshake, with both sides' code cold
+      const f0 = ns()
+      yield* Effect.scoped(Registry.findActor("bench_echo"))
+      findFirstMs = Number(ns() - f0) / 1e6
+      // then 50 more, each over a new connection (the previous one closed): the p50
+      const runtime = yield* TreeRuntime.current
+      const finds = new Float64Array(50)
+      for (let i = 0; i < finds.length; i++) {
+        runtime.disconnect(runtime.connectionTo(child.actor.uid)!)
+        const t = ns()
+        yield* Effect.scoped(Registry.findActor("bench_echo"))
+        finds[i] = Number(ns() - t) / 1e6
+      }
+      findMs = quantile(finds.sort(), 0.5)
+      portal = Option.getOrThrow(yield* Registry.findActor("bench_echo"))
+      // the connection is held by `portal` now: a second find shares it
+      const f1 = ns()
+      yield* Registry.findActor("bench_echo")
+      findAgainMs = Number(ns() - f1) / 1e6
+    }
     let nextId = 0
     let errors = 0
     for (let i = 0; i < WARMUP; i++) {
@@ -244,20 +277,23 @@ const measureOurs = async (): Promise<Result> => {
       pipelinedPerS: done / pipeSec,
       errors,
       cpu: { seq: seqCpuPerCall, pipe: pipeCpuPerCall },
-      windows: { seq: [seqStart, seqEnd], pipe: [pipeStart, pipeEnd] }
-    } satisfies Result
+      windows: { seq: [seqStart, seqEnd], pipe: [pipeStart, pipeEnd] },
+      ...(findMs !== undefined ? { findFirstMs, findMs, findAgainMs } : {})
+    }
   })
-))
+)))
 }
 
 const result: Result = variant === "ours"
-  ? await measureOurs()
+  ? await measureOurs("parent")
+  : variant === "uds"
+  ? await measureOurs("uds")
   : variant === "raw"
   ? await measurePromise(forkJson())
   : variant === "piscina"
   ? await measurePromise(piscina())
   : (() => {
-    throw new Error(`unknown variant ${variant}: ours | raw | piscina`)
+    throw new Error(`unknown variant ${variant}: ours | uds | raw | piscina`)
   })()
 
 emit({ variant, warmup: WARMUP, seq: SEQ, pipe: PIPE, pipeWarmup: PIPE_WARMUP, inflight: INFLIGHT, ...result })

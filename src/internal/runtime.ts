@@ -22,12 +22,17 @@ import * as Transport from "./transport.js"
 /** @internal how long an interrupted call on a peer link waits for its ack */
 const peerAckMillis = 500
 
+/** an unused connection to a peer stays open this long, for the next portal to it */
+const peerIdleMillis = 5_000
+
 /** @internal a peer reached through the registry: a connection of our own to its listener */
 export class RemotePeer implements Peer {
   readonly caller: Caller
   readonly cancelAckTimeoutMillis = peerAckMillis
   readonly controlWaiters = new Set<(msg: Control) => void>()
   refs = 0
+  /** closes the connection once it has been unused for a while */
+  idleTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(readonly id: ActorId, readonly link: Link) {
     this.caller = new Caller(link)
@@ -226,14 +231,32 @@ export class TreeRuntime {
         })
       }).pipe(Effect.tap((peer) =>
         Effect.sync(() => {
+          if (peer.idleTimer !== undefined) clearTimeout(peer.idleTimer)
+          peer.idleTimer = undefined
           if (peer.refs++ === 0) peer.link.connection.ref()
         })
       )),
       (peer) =>
         Effect.sync(() => {
-          if (--peer.refs === 0) peer.link.connection.unref()
+          if (--peer.refs > 0) return
+          // unused: it no longer holds the event loop open, and closes unless found again soon
+          peer.link.connection.unref()
+          peer.idleTimer = setTimeout(() => this.disconnect(peer), peerIdleMillis)
+          peer.idleTimer.unref()
         })
     )
+  }
+
+  /** Closes our connection to a peer (the peer's portals fail with TransportClosed). */
+  disconnect(peer: RemotePeer): void {
+    if (peer.idleTimer !== undefined) clearTimeout(peer.idleTimer)
+    if (this.peers.get(peer.id.uid) === peer) this.peers.delete(peer.id.uid)
+    peer.link.close("the connection was closed by this side")
+  }
+
+  /** Our open connection to the actor `uid`, if any. */
+  connectionTo(uid: string): RemotePeer | undefined {
+    return this.peers.get(uid)
   }
 }
 
