@@ -1,13 +1,18 @@
 /**
  * Running a program of actors: `runMain`, the entry point of a tree, which is also the guard that
- * lets one module hold the protocol, its implementation and the main program.
+ * lets one module hold the protocol, its implementation and the main program; and the runtime of a
+ * tree's root as a `Layer`: where its registry is, and whether its actors talk across hosts.
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as internal from "./internal/main.js"
+import * as runtime from "./internal/runtime.js"
 
 /**
  * @since 0.1.0
@@ -73,3 +78,69 @@ export const runMain: {
  * @category guards
  */
 export const isActorProcess: () => boolean = internal.isActorProcess
+
+/**
+ * The runtime of a tree's root: its identity, its registry (served or joined) and its transports.
+ * Without a layer, the root makes one on first use from the environment (`EFFECT_TRACTOR_REGISTRY`,
+ * `EFFECT_TRACTOR_TREE_KEY`, `EFFECT_TRACTOR_TCP_HOST`, `EFFECT_TRACTOR_TICK_MS`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ActorRuntime extends runtime.ActorRuntimeTag {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace layer {
+  /**
+   * @since 0.1.0
+   */
+  export interface Options {
+    /** The root's name in the registry (default `root`). */
+    readonly name?: string | undefined
+    /**
+     * The tree's registry: `unix:<path>` or `tcp:<host>:<port>`. The first root to take the address
+     * serves the registry there; a root that finds it held by the registry of its tree joins it
+     * (with the same key). Default: served by this root on its own Unix socket.
+     */
+    readonly registry?: string | undefined
+    /** The tree key (32 bytes in base64), the same on every host; required for a TCP registry. */
+    readonly key?: Redacted.Redacted<string> | undefined
+    /** Where this root and its actors also accept peers over TCP (TLS 1.3 with the key). */
+    readonly tcpHost?: string | undefined
+    /** A TCP peer silent for this long is down (default 15 seconds). */
+    readonly tickPeriod?: Duration.DurationInput | undefined
+  }
+}
+
+/**
+ * Sets up the root of a tree: nurseries, `Registry` functions and spawned actors under this layer
+ * use it. Its listeners close, and its socket file goes, when the layer's scope closes.
+ *
+ * @example
+ * ```ts
+ * import * as ActorRuntime from "effect-tractor/ActorRuntime"
+ * import * as Registry from "effect-tractor/Registry"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.map(Registry.list, (entries) => entries.map((e) => e.name))
+ *
+ * const runnable = program.pipe(Effect.provide(ActorRuntime.layer({ name: "service-root" })))
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: layer.Options = {}): Layer.Layer<ActorRuntime> =>
+  Layer.scoped(
+    ActorRuntime,
+    runtime.scopedRoot({
+      name: options.name,
+      registry: options.registry,
+      key: options.key === undefined ? undefined : Redacted.value(options.key),
+      tcpHost: options.tcpHost,
+      tickMillis: options.tickPeriod === undefined
+        ? undefined
+        : Duration.toMillis(Duration.decode(options.tickPeriod))
+    })
+  )

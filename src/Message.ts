@@ -11,6 +11,7 @@
  *
  * - boot: child `Ready` (or `BootFailed`), once;
  * - between peers (an actor found by name): `Hello` both ways first, the connecting side first;
+ *   over TCP (always TLS 1.3 with the tree's key) both sides send `Tick`s while the link is open;
  * - call: caller `Call` -> callee `Success` | `Failure` (exactly one);
  * - cancel one call: caller `Interrupt` -> callee ends the handler and answers the call with
  *   `Failure(Interrupted)` (or its real outcome if it finished first): the answer is the ack;
@@ -48,8 +49,23 @@ const CallId = Schema.Number
 export const Hello = Schema.TaggedStruct("Hello", { actor: ActorId, version: Schema.Number })
 
 /**
+ * Either way, on TCP connections between peers, a few times per tick period: the sender is alive.
+ * A peer that sends nothing for the whole period is declared down.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const tick = Message.Tick.make({})
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Tick = Schema.TaggedStruct("Tick", {})
+
+/**
  * Child -> parent, once: the actor is up and serves these protocols, reachable by peers at
- * `address` (an actor that serves nothing has none).
+ * `addresses` (an actor that serves nothing has none).
  *
  * @example
  * ```ts
@@ -59,7 +75,7 @@ export const Hello = Schema.TaggedStruct("Hello", { actor: ActorId, version: Sch
  *   _tag: "Ready",
  *   actor: { name: "a", uid: "u", pid: 1 },
  *   protocols: ["Primes"],
- *   address: "/run/user/1000/effect-tractor/u.sock"
+ *   addresses: ["unix:/run/user/1000/effect-tractor/u.sock"]
  * }
  * ```
  * @since 0.1.0
@@ -68,7 +84,7 @@ export const Hello = Schema.TaggedStruct("Hello", { actor: ActorId, version: Sch
 export const Ready = Schema.TaggedStruct("Ready", {
   actor: ActorId,
   protocols: Schema.Array(Schema.String),
-  address: Schema.optional(Schema.String)
+  addresses: Schema.optional(Schema.Array(Schema.String))
 })
 
 /**
@@ -292,6 +308,7 @@ export const Abort = Schema.TaggedStruct("Abort", { id: CallId, error: ActorErro
  */
 export const Message = Schema.Union(
   Hello,
+  Tick,
   Ready,
   BootFailed,
   Call,

@@ -26,18 +26,18 @@ import type * as Portal from "./Portal.js"
 export interface Entry {
   readonly name: string
   readonly id: Actor.ActorId
-  readonly address: string
+  /** its host: the host name and network namespace (actors of one host talk over Unix sockets) */
+  readonly host: string
+  /** where peers reach it: `unix:<path>`, and `tcp:<host>:<port>` when the tree spans hosts */
+  readonly addresses: ReadonlyArray<string>
   readonly protocols: ReadonlyArray<string>
 }
 
 const warnRaced = (error: unknown) =>
   Effect.runFork(Effect.logWarning(`a call to a peer failed while it was being interrupted: ${String(error)}`))
 
-/** This process's runtime; in the root, listening (so that the root is registered too). */
-const runtime: Effect.Effect<TreeRuntime.TreeRuntime> = Effect.tap(
-  TreeRuntime.current,
-  (runtime) => runtime.registry !== undefined ? Effect.ignore(runtime.listen) : Effect.void
-)
+/** This process's runtime (a root starts its registry on first use) */
+const runtime: Effect.Effect<TreeRuntime.TreeRuntime> = TreeRuntime.current
 
 /**
  * Connects to the first entry that answers; an entry whose actor is gone is removed from the

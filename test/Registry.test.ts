@@ -51,7 +51,9 @@ describe("Registry", () => {
         assert.isDefined(alpha)
         assert.deepStrictEqual(alpha!.id, portal.actor)
         assert.deepStrictEqual(alpha!.protocols, ["Echo"])
-        assert.isTrue(Fs.statSync(alpha!.address).isSocket())
+        assert.strictEqual(alpha!.addresses.length, 1)
+        assert.match(alpha!.addresses[0]!, /^unix:/)
+        assert.isTrue(Fs.statSync(alpha!.addresses[0]!.slice(5)).isSocket())
         const root = entries.find((e) => e.name === "root")
         assert.strictEqual(root?.id.pid, process.pid)
         assert.deepStrictEqual(root?.protocols, ["effect-tractor/Registry"])
@@ -124,7 +126,7 @@ describe("Registry", () => {
   it.live("an actor is gone from the registry within 100 ms of its exit: cancelled, SIGKILLed, or mid-stream", () =>
     Effect.gen(function*() {
       const addressOf = (name: string) =>
-        Effect.map(Effect.orDie(Registry.list), (all) => all.find((e) => e.name === name)!.address)
+        Effect.map(Effect.orDie(Registry.list), (all) => all.find((e) => e.name === name)!.addresses[0]!.slice("unix:".length))
       const files: Array<string> = []
       yield* Nursery.open((nursery) =>
         Effect.gen(function*() {
@@ -196,7 +198,13 @@ describe("Registry", () => {
     Effect.gen(function*() {
       const runtime = yield* TreeRuntime.current
       yield* Effect.orDie(runtime.listen)
-      const ghost = { name: "ghost", id: { name: "ghost", uid: "ghost-uid", pid: 999999 }, address: `${runtime.directory}/ghost.sock`, protocols: ["Echo"] }
+      const ghost = {
+        name: "ghost",
+        id: { name: "ghost", uid: "ghost-uid", pid: 999999 },
+        host: runtime.settings.host,
+        addresses: [`unix:${runtime.directory}/ghost.sock`],
+        protocols: ["Echo"]
+      }
       yield* Effect.orDie(runtime.register(ghost))
       assert.isTrue(yield* registered("ghost"))
       assert.isTrue(Option.isNone(yield* Effect.scoped(Registry.findActor("ghost"))))
@@ -206,7 +214,7 @@ describe("Registry", () => {
   it.live("the registry's listener drops a connection that does not start with a Hello, and logs it", () =>
     Effect.gen(function*() {
       const runtime = yield* TreeRuntime.current
-      const address = yield* Effect.orDie(runtime.listen)
+      const address = (yield* Effect.orDie(runtime.listen))[0]!.slice("unix:".length)
       const closed = yield* Effect.promise(() =>
         new Promise<boolean>((resolve) => {
           const socket = Net.connect(address)

@@ -1,10 +1,13 @@
 /**
- * The same behaviours over every transport a portal can use: the parent's link to its child (fd 3)
- * and a peer connection over a Unix socket (a portal from the registry). Calls, declared and
+ * The same behaviours over every transport a portal can use: the parent's link to its child (fd 3),
+ * a peer connection over a Unix socket (a portal from the registry), and TCP under TLS 1.3 with the
+ * tree's key (a portal from the registry, found by a root of another host that joined it). Calls, declared and
  * undeclared failures, refusals, interruption, streams with early ends, dialogs, cancelActor and a
  * peer that dies mid-call must look the same through both.
  */
-import { assert, describe, it } from "@effect/vitest"
+import * as Crypto from "node:crypto"
+import * as Net from "node:net"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -17,6 +20,7 @@ import * as ActorError from "../src/ActorError.ts"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import * as Registry from "../src/Registry.ts"
+import * as TreeRuntime from "../src/internal/runtime.ts"
 import { DialogService } from "./fixtures/dialogService.ts"
 import { Boom, Echo, Unserved } from "./fixtures/protocols.ts"
 import { StreamService } from "./fixtures/streamService.ts"
@@ -26,8 +30,35 @@ checkOrphansAfterEach()
 
 const modules = [echoModule, fixture("streamService.ts"), fixture("dialogService.ts")]
 
+/**
+ * Two roots as two hosts: "here" serves the registry over TCP and its actors accept peers over TCP
+ * too; "there" (another host identity) joins that registry with the same key. Made once per file.
+ */
+const twoHosts = Effect.runSync(Effect.cached(Effect.promise(async () => {
+  const port = await new Promise<number>((resolve) => {
+    const probe = Net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as Net.AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+  const key = Crypto.randomBytes(32).toString("base64")
+  const registry = `tcp:127.0.0.1:${port}`
+  const here = TreeRuntime.makeRoot({ name: "here", registry, key, tcpHost: "127.0.0.1" })
+  const there = TreeRuntime.makeRoot({ name: "there", registry, key, host: "another-host" })
+  roots.push(here, there)
+  return { here, there }
+})))
+const roots: Array<TreeRuntime.TreeRuntime> = []
+afterAll(() => {
+  for (const root of roots) root.close()
+})
+
 interface Transport {
   readonly name: string
+  /** the name of the actor that cancels through the portal */
+  readonly canceller: string
+  /** runs the test in the runtime its tree needs */
+  readonly around?: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
   /** a portal to a new actor serving Echo, StreamService and DialogService, and that actor's own portal */
   readonly open: (
     nursery: Nursery.Nursery,
@@ -38,24 +69,45 @@ interface Transport {
 const transports: ReadonlyArray<Transport> = [
   {
     name: "the parent's link",
+    canceller: "root",
     open: (nursery, name) => Effect.map(Nursery.spawn(nursery, name, { modules }), (child) => ({ portal: child, child }))
   },
   {
     name: "a Unix socket (from the registry)",
+    canceller: "root",
     open: (nursery, name) =>
       Effect.gen(function*() {
         const child = yield* Nursery.spawn(nursery, name, { modules })
         const portal = Option.getOrThrow(yield* Registry.findActor(name))
+        const runtime = yield* TreeRuntime.current
+        assert.strictEqual(runtime.connectionTo(child.actor.uid)?.address.kind, "unix")
+        return { portal, child }
+      })
+  },
+  {
+    name: "TCP + TLS (from a root of another host)",
+    canceller: "there",
+    around: (effect) =>
+      Effect.flatMap(twoHosts, ({ here }) => Effect.provideService(effect, TreeRuntime.ActorRuntimeTag, here)),
+    open: (nursery, name) =>
+      Effect.gen(function*() {
+        const child = yield* Nursery.spawn(nursery, name, { modules })
+        const { there } = yield* twoHosts
+        const portal = Option.getOrThrow(
+          yield* Effect.provideService(Registry.findActor(name), TreeRuntime.ActorRuntimeTag, there)
+        )
+        assert.strictEqual(there.connectionTo(child.actor.uid)?.address.kind, "tcp")
         return { portal, child }
       })
   }
 ]
 
 describe.each(transports)("over $name", (transport) => {
+  const around = transport.around ?? ((effect) => effect)
   const withActor = <A>(body: (portal: Portal.Portal, child: Portal.Portal) => Effect.Effect<A, unknown>) =>
-    Effect.scoped(Nursery.open((nursery) =>
+    around(Effect.scoped(Nursery.open((nursery) =>
       Effect.scoped(Effect.flatMap(transport.open(nursery, "peer"), ({ child, portal }) => body(portal, child)))
-    ))
+    )))
 
   it.live("calls answer, declared errors arrive as themselves, undeclared ones boxed with their source", () =>
     withActor((portal, child) =>
@@ -140,7 +192,8 @@ describe.each(transports)("over $name", (transport) => {
         yield* Portal.cancelActor(portal)
         const error = yield* Effect.flip(Fiber.join(sleeping))
         assert.instanceOf(error, ActorError.ContextCancelled)
-        assert.strictEqual((error as ActorError.ContextCancelled).canceller.name, "root")
+        // the canceller is whoever holds the portal: the parent, or the root that found the actor
+        assert.strictEqual((error as ActorError.ContextCancelled).canceller.name, transport.canceller)
         const start = Date.now()
         while (isAlive(child.actor.pid) && Date.now() - start < 2000) yield* Effect.sleep("5 millis")
         assert.isFalse(isAlive(child.actor.pid))
@@ -148,7 +201,7 @@ describe.each(transports)("over $name", (transport) => {
     ))
 
   it.live("an actor that dies mid-call fails the call with TransportClosed naming it, not a hang", () =>
-    Effect.gen(function*() {
+    around(Effect.gen(function*() {
       let pid = 0
       const exit = yield* Effect.exit(Effect.scoped(Effect.gen(function*() {
         // no nursery body to interrupt: what we observe is the call's own failure
@@ -164,5 +217,5 @@ describe.each(transports)("over $name", (transport) => {
       const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
       assert.instanceOf(error, ActorError.TransportClosed, String(exit))
       assert.strictEqual((error as ActorError.TransportClosed).actor.pid, pid)
-    }))
+    })))
 })

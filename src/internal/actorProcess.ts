@@ -10,7 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as ActorError from "../ActorError.js"
 import { type ActorId, format } from "./actorId.js"
 import { childEntry } from "./bundle.js"
-import { type Spec, specVariable } from "./child.js"
+import { type Spec, specVariable, type TreeSpec } from "./child.js"
 import { guardedCommand } from "./deathSignal.js"
 import { fromSocket } from "./connection.js"
 import { Caller } from "./caller.js"
@@ -38,9 +38,8 @@ export interface StartOptions {
   readonly env?: Record<string, string | undefined> | undefined
   readonly execArgv?: ReadonlyArray<string> | undefined
   readonly cwd?: string | undefined
-  /** the tree's runtime folder and registry address, passed on to the child */
-  readonly directory: string
-  readonly registry: string
+  /** what the child's runtime shares with the tree (its settings, the key in base64) */
+  readonly tree: TreeSpec
 }
 
 const loaderFlags = /^(--import|--loader|--experimental-loader|--require|-r)(=|$)/
@@ -136,7 +135,10 @@ export class ActorProcess implements Peer {
   stopping = false
   ready = false
   /** what the child said when it was ready: what it serves, and where peers reach it */
-  served: { readonly protocols: ReadonlyArray<string>; readonly address: string | undefined } = { protocols: [], address: undefined }
+  served: { readonly protocols: ReadonlyArray<string>; readonly addresses: ReadonlyArray<string> } = {
+    protocols: [],
+    addresses: []
+  }
   teardownFiber: Fiber.RuntimeFiber<void> | undefined
   onCrash: (error: ActorError.TransportClosed) => void = () => {}
   onExit: () => void = () => {}
@@ -154,8 +156,7 @@ export class ActorProcess implements Peer {
       maxMessageBytes: options.settings.maxMessageBytes,
       childEntry: childEntry(),
       guard: command.guard,
-      directory: options.directory,
-      registry: options.registry
+      tree: options.tree
     }
     this.proc = ChildProcess.spawn(command.command, command.args, {
       stdio: ["inherit", "inherit", "inherit", "pipe"],
@@ -263,7 +264,7 @@ export class ActorProcess implements Peer {
         if (msg._tag === "Ready") {
           done(() => {
             this.ready = true
-            this.served = { protocols: msg.protocols, address: msg.address }
+            this.served = { protocols: msg.protocols, addresses: msg.addresses ?? [] }
             resume(Exit.void)
           })
         } else if (msg._tag === "BootFailed") {

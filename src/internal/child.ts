@@ -16,7 +16,8 @@ import type { OrphanGuard } from "./deathSignal.js"
 import { fromSocket } from "./connection.js"
 import { Caller } from "./caller.js"
 import { Link } from "./link.js"
-import { ActorRuntimeTag, setProcessRuntime, TreeRuntime } from "./runtime.js"
+import { ActorRuntimeTag, setProcessRuntime, type Settings, TreeRuntime } from "./runtime.js"
+import { defaultLimits, formatAddress, formatTreeKey, makeTreeKey, parseAddress, parseTreeKey } from "./transport.js"
 import { collect, type Fns, Server } from "./server.js"
 import { markActorProcess } from "./main.js"
 import { mapStack } from "./sourceMap.js"
@@ -31,11 +32,29 @@ export interface Spec {
   readonly childEntry: string
   /** `kernel`: started through `setpriv --pdeathsig`; `watchdog`: this process guards itself */
   readonly guard: OrphanGuard
-  /** the runtime folder of the tree's socket files */
-  readonly directory: string
-  /** where the tree's registry listens */
-  readonly registry: string
+  /** what the child's runtime shares with the tree */
+  readonly tree: TreeSpec
 }
+
+/** @internal the settings of a tree, as they travel to a child (the key in base64) */
+export interface TreeSpec {
+  readonly host: string
+  readonly directory: string
+  readonly key: string
+  readonly registry: string
+  readonly tcpHost: string | undefined
+  readonly tickMillis: number
+}
+
+/** @internal */
+export const treeSpec = (settings: Settings): TreeSpec => ({
+  host: settings.host,
+  directory: settings.directory,
+  key: formatTreeKey(settings.key),
+  registry: formatAddress(settings.registry),
+  tcpHost: settings.tcpHost,
+  tickMillis: settings.tickMillis
+})
 
 /** @internal */
 export const specVariable = "EFFECT_TRACTOR_SPEC"
@@ -69,7 +88,17 @@ export const main = async (modules: Modules): Promise<void> => {
     onClose: () => shutdown(spec.parent)
   }, server, "acceptor")
   new Caller(link)
-  const tree = new TreeRuntime(self, spec.parent, server, spec.directory, spec.registry, undefined, spec.maxMessageBytes)
+  const key = parseTreeKey(spec.tree.key)
+  const tree = new TreeRuntime(self, spec.parent, server, {
+    host: spec.tree.host,
+    directory: spec.tree.directory,
+    key: typeof key === "string" ? makeTreeKey() : key,
+    registry: parseAddress(spec.tree.registry) ?? { kind: "unix", path: spec.tree.registry },
+    tcpHost: spec.tree.tcpHost,
+    tickMillis: spec.tree.tickMillis,
+    maxMessageBytes: spec.maxMessageBytes,
+    limits: defaultLimits
+  }, undefined)
   setProcessRuntime(tree)
   tree.onPeerCancel = (canceller, requester) => shutdown(canceller, requester)
   process.on("exit", () => tree.close())
@@ -136,13 +165,13 @@ export const main = async (modules: Modules): Promise<void> => {
   process.on("SIGTERM", () => shutdown(spec.parent))
 
   // an actor that serves something accepts peers before it is ready: found by name, it answers
-  let address: string | undefined
+  let addresses: ReadonlyArray<string> = []
   if (fns.size > 0) {
     const listening = await Effect.runPromise(Effect.either(tree.listen))
-    if (listening._tag === "Right") address = listening.right
+    if (listening._tag === "Right") addresses = listening.right
     else tree.warn(`${title} is not reachable by peers: ${listening.left.message}`)
   }
-  link.send({ _tag: "Ready", actor: self, protocols: [...fns.keys()], ...(address !== undefined ? { address } : {}) })
+  link.send({ _tag: "Ready", actor: self, protocols: [...fns.keys()], ...(addresses.length > 0 ? { addresses } : {}) })
   link.flush()
   if (spec.guard === "watchdog") startWatchdog()
 }

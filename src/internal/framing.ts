@@ -28,6 +28,8 @@ export abstract class Framing {
   private discarding: string | undefined
   /** set once nothing more may be sent */
   protected sealed = false
+  /** how many chunks have arrived (a peer that sends nothing for a while is silent) */
+  received = 0
 
   constructor(readonly connection: Connection, readonly maxMessageBytes: number) {
     connection.onData((chunk) => this.onData(chunk))
@@ -117,6 +119,7 @@ export abstract class Framing {
    * buffered: its bytes are skipped up to the next newline.
    */
   private onData(chunk: Buffer): void {
+    this.received++
     const max = this.maxMessageBytes
     let start = 0
     if (this.discarding !== undefined) {

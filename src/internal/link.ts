@@ -162,6 +162,8 @@ export class Link extends Framing {
         return this.endpoints.get(msg.id)?.onStarted?.(msg.value)
       case "Abort":
         return this.endpoints.get(msg.id)?.onAbort?.(msg.error)
+      case "Tick":
+        return
       default:
         return this.hooks.onControl(msg)
     }

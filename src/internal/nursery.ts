@@ -20,6 +20,7 @@ import * as Bundle from "./bundle.js"
 import * as Main from "./main.js"
 import { defaultMaxMessageBytes } from "./framing.js"
 import { PortalImpl } from "./portal.js"
+import { treeSpec } from "./child.js"
 import * as TreeRuntime from "./runtime.js"
 import * as Transport from "./transport.js"
 
@@ -240,7 +241,7 @@ const spawnChild = (
       }
       const tree = nursery.runtime
       // the root serves the registry its actors register in: it listens before its first child starts
-      if (tree.registry !== undefined) {
+      if (tree.parent === undefined) {
         yield* Effect.catchAll(tree.listen, (e) => Effect.logWarning(`actors of this tree cannot find each other: ${e.message}`))
       }
       const child = new ActorProcess({
@@ -252,17 +253,17 @@ const spawnChild = (
         env: options.env,
         execArgv: options.execArgv,
         cwd: options.cwd,
-        directory: tree.directory,
-        registry: tree.registryAddress
+        tree: treeSpec(tree.settings)
       })
       nursery.children.add(child)
       child.onExit = () => {
         nursery.children.delete(child)
-        const address = child.served.address
-        if (address !== undefined) {
+        if (child.served.addresses.length > 0) {
           nursery.run(Effect.ignore(tree.unregister(child.id.uid)))
           // a child that was killed could not remove its socket file: its parent does
-          Transport.removeSocketFile(address)
+          for (const address of child.served.addresses.map(Transport.parseAddress)) {
+            if (address?.kind === "unix") Transport.removeSocketFile(address.path)
+          }
         }
       }
       child.onCrash = (error) => nursery.record(Cause.fail(error))
@@ -271,9 +272,10 @@ const spawnChild = (
         yield* child.teardown()
         return yield* Effect.interrupt
       }
-      const address = child.served.address
-      if (address !== undefined) {
-        yield* tree.register({ name, id: child.id, address, protocols: child.served.protocols }).pipe(
+      const addresses = child.served.addresses
+      if (addresses.length > 0) {
+        const entry = { name, id: child.id, host: tree.settings.host, addresses, protocols: child.served.protocols }
+        yield* tree.register(entry).pipe(
           Effect.catchAll((e) => Effect.logWarning(`${format(child.id)} cannot be found by name: ${e.message}`))
         )
       }

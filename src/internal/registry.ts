@@ -17,8 +17,10 @@ import type { Fns, ServedFn } from "./server.js"
 export const Entry = Schema.Struct({
   name: Schema.String,
   id: ActorId,
-  /** where it accepts peers: a Unix socket path */
-  address: Schema.String,
+  /** its host: actors of one host reach each other over Unix sockets */
+  host: Schema.String,
+  /** where it accepts peers: `unix:<path>`, `tcp:<host>:<port>` */
+  addresses: Schema.Array(Schema.String),
   protocols: Schema.Array(Schema.String)
 })
 

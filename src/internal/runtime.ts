@@ -4,6 +4,8 @@
  * itself). Nurseries, the registry functions and the child bootstrap read it; nothing else keeps
  * process-wide state about the tree.
  */
+import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -34,7 +36,12 @@ export class RemotePeer implements Peer {
   /** closes the connection once it has been unused for a while */
   idleTimer: ReturnType<typeof setTimeout> | undefined
 
-  constructor(readonly id: ActorId, readonly link: Link) {
+  constructor(
+    readonly id: ActorId,
+    readonly link: Link,
+    /** the address the connection went to */
+    readonly address: Transport.Address
+  ) {
     this.caller = new Caller(link)
   }
 
@@ -65,6 +72,43 @@ export class RemotePeer implements Peer {
   }
 }
 
+/** @internal what a tree's actors share: how they reach each other, and the registry */
+export interface Settings {
+  /** actors with the same host reach each other over Unix sockets, others over TCP */
+  readonly host: string
+  /** the runtime folder of the socket files */
+  readonly directory: string
+  readonly key: Transport.TreeKey
+  /** where the tree's registry is: in the root by default, or a configured address */
+  readonly registry: Transport.Address
+  /** where actors also accept peers over TCP (TLS with the tree's key); none: one host only */
+  readonly tcpHost: string | undefined
+  /** a TCP peer silent this long is down; ticks go every quarter of it */
+  readonly tickMillis: number
+  readonly maxMessageBytes: number
+  readonly limits: Transport.Limits
+}
+
+/** @internal the default period after which a silent TCP peer is declared down */
+export const defaultTickMillis = 15_000
+
+/**
+ * The host identity: the host name and the network namespace. Two processes in different network
+ * namespaces talk over TCP even on one machine (their traffic stays in their namespaces).
+ * @internal
+ */
+export const hostIdentity = (env: Record<string, string | undefined> = process.env): string => {
+  const configured = env["EFFECT_TRACTOR_HOST"]
+  if (configured !== undefined && configured !== "") return configured
+  let netns = ""
+  try {
+    netns = Fs.readlinkSync("/proc/self/ns/net")
+  } catch {
+    // not Linux, or no /proc: the host name alone
+  }
+  return `${Os.hostname()}${netns === "" ? "" : `/${netns}`}`
+}
+
 /** @internal */
 export class TreeRuntime {
   /** the links of peers that connected to us */
@@ -72,6 +116,9 @@ export class TreeRuntime {
   /** our connections to peers, by uid: one per peer, shared by every portal to it */
   private readonly peers = new Map<string, RemotePeer>()
   private registryLink: Caller | undefined
+  private listeners: Array<Transport.Listener> = []
+  /** in the root: the registry, served here unless the configured registry address is another's */
+  registry: Registry | undefined
   /** what a Cancel from a peer does (a child cancels itself; the root refuses) */
   onPeerCancel: (canceller: ActorId, link: Link) => void = (canceller) =>
     this.warn(`${format(canceller)} asked the root ${format(this.self)} to cancel itself: a root is cancelled by its own program, not by peers`)
@@ -80,46 +127,125 @@ export class TreeRuntime {
     readonly self: ActorId,
     readonly parent: ActorId | undefined,
     readonly server: Server,
-    readonly directory: string,
-    /** where the tree's registry listens (in the root: our own address) */
-    readonly registryAddress: string,
-    /** the registry itself, in the process that serves it */
-    readonly registry: Registry | undefined,
-    readonly maxMessageBytes: number = defaultMaxMessageBytes
-  ) {}
+    readonly settings: Settings,
+    registry: Registry | undefined
+  ) {
+    this.registry = registry
+  }
 
-  /** Our own address: where peers connect. */
-  get address(): string {
-    return Transport.socketPath(this.directory, this.self.uid)
+  get directory(): string {
+    return this.settings.directory
+  }
+
+  get maxMessageBytes(): number {
+    return this.settings.maxMessageBytes
+  }
+
+  /** Our Unix socket: where peers on this host connect. */
+  get socketAddress(): Transport.Address {
+    return { kind: "unix", path: Transport.socketPath(this.settings.directory, this.self.uid) }
   }
 
   warn(message: string): void {
     Effect.runFork(Effect.logWarning(message).pipe(Effect.annotateLogs("actor", format(this.self))))
   }
 
-  private listener: Transport.Listener | undefined
+  private listenAt(address: Transport.Address): Effect.Effect<Transport.Listener, ActorError.TransportClosed> {
+    return Transport.listen(
+      address,
+      this.self,
+      this.settings.key,
+      (accepted) => this.accept(accepted),
+      (why) => this.warn(why),
+      this.settings.limits
+    ).pipe(Effect.tap((listener) => Effect.sync(() => this.listeners.push(listener))))
+  }
 
   /**
-   * Starts accepting peers, once (later uses wait for the first): the socket file is created, and
-   * the actor registered under its name where it registers itself (the root).
+   * The root's registry: served here when its address is ours, or free (the first root to take a
+   * configured address serves it); joined when another registry of the tree holds it.
    */
-  readonly listen: Effect.Effect<string, ActorError.TransportClosed> = Effect.runSync(Effect.cached(
-    Effect.suspend(() =>
-      Transport.listen(this.address, this.self, (accepted) => this.accept(accepted), (why) => this.warn(why))
-    ).pipe(
-      Effect.tap((listener) =>
-        Effect.sync(() => {
-          this.listener = listener
-          this.registry?.register(rootEntry(this, listener.address), "local")
+  private readonly startRegistry: Effect.Effect<Transport.Address | undefined, ActorError.RegistryUnavailable> =
+    Effect.suspend(() => {
+      const address = this.settings.registry
+      if (this.registry === undefined) return Effect.succeed(undefined)
+      if (address.kind === "unix" && address.path === (this.socketAddress as { path: string }).path) {
+        return Effect.succeed(undefined)
+      }
+      return this.listenAt(address).pipe(
+        Effect.map((listener): Transport.Address | undefined => listener.address),
+        Effect.catchAll((error) => {
+          if (error.reason !== "EADDRINUSE") return Effect.fail(this.unavailable(error.message))
+          // held: by the registry of our tree (join it), or by something else (a clear error)
+          return Transport.connect(address, this.self, this.settings.key, this.settings.limits.handshakeMillis).pipe(
+            Effect.mapError((e) =>
+              this.unavailable(
+                `it is held by something that is not a registry of this tree (${e.message}): ` +
+                  `another program listens there, or the tree keys differ`
+              )
+            ),
+            Effect.map((accepted) => {
+              this.registry = undefined
+              this.adoptRegistryLink(accepted)
+              return undefined
+            })
+          )
         })
-      ),
-      Effect.map((listener) => listener.address)
-    )
-  ))
+      )
+    })
 
-  /** Closes the listener and removes its socket file. */
+  /**
+   * Starts accepting peers, once (later uses wait for the first): our Unix socket, our TCP port
+   * when the tree spans hosts, and in the root the registry, with the root registered in it.
+   * Returns where peers reach us.
+   */
+  readonly listen: Effect.Effect<ReadonlyArray<string>, ActorError.TransportClosed | ActorError.RegistryUnavailable> =
+    Effect.runSync(Effect.cached(
+      Effect.gen(this, function*() {
+        const registryAt = yield* this.startRegistry
+        const addresses = [Transport.formatAddress((yield* this.listenAt(this.socketAddress)).address)]
+        const tcpHost = this.settings.tcpHost
+        if (registryAt !== undefined && registryAt.kind === "tcp") addresses.push(Transport.formatAddress(registryAt))
+        else if (tcpHost !== undefined) {
+          addresses.push(Transport.formatAddress((yield* this.listenAt({ kind: "tcp", host: tcpHost, port: 0 })).address))
+        }
+        if (this.parent === undefined) {
+          yield* Effect.ignore(this.register({
+            name: this.self.name,
+            id: this.self,
+            host: this.settings.host,
+            addresses,
+            protocols: [...this.server.fns.keys()]
+          }))
+        }
+        return addresses
+      })
+    ))
+
+  /** Closes the listeners and removes the socket file. */
   close(): void {
-    this.listener?.close()
+    for (const listener of this.listeners) listener.close()
+    this.listeners = []
+  }
+
+  /** TCP links tick: a peer silent for `tickMillis` is down, its calls fail with TransportClosed. */
+  private watch(link: Link, address: Transport.Address): void {
+    if (address.kind !== "tcp") return
+    const period = this.settings.tickMillis
+    let seen = link.received
+    let silentSince = Date.now()
+    const timer = setInterval(() => {
+      if (link.closedWith !== undefined) return clearInterval(timer)
+      if (link.received !== seen) {
+        seen = link.received
+        silentSince = Date.now()
+      } else if (Date.now() - silentSince >= period) {
+        clearInterval(timer)
+        return link.close(`${format(link.peer)} was silent for ${period} ms (no tick): it is down, or unreachable`)
+      }
+      link.send({ _tag: "Tick" })
+    }, Math.max(1, Math.floor(period / 4)))
+    timer.unref()
   }
 
   private accept(accepted: Transport.Accepted): void {
@@ -132,6 +258,7 @@ export class TreeRuntime {
     }, this.server, "acceptor")
     new Caller(link)
     this.accepted.add(link)
+    this.watch(link, accepted.address)
   }
 
   // ---------------------------------------------------------------------------
@@ -139,29 +266,39 @@ export class TreeRuntime {
   // ---------------------------------------------------------------------------
 
   private unavailable(why: string): ActorError.RegistryUnavailable {
+    const address = Transport.formatAddress(this.settings.registry)
     return new ActorError.RegistryUnavailable({
-      address: this.registryAddress,
-      message: `the registry at ${this.registryAddress} cannot be reached: ${why}`
+      address,
+      message: `the registry at ${address} cannot be reached: ${why}`
     })
+  }
+
+  private adoptRegistryLink(accepted: Transport.Accepted): Caller {
+    const link = new Link(accepted.connection, this.self, accepted.peer, this.maxMessageBytes, {
+      onControl: () => {},
+      onProtocolError: (message) => this.warn(message),
+      onClose: () => {}
+    }, this.server, "initiator")
+    this.watch(link, accepted.address)
+    this.registryLink = new Caller(link)
+    return this.registryLink
   }
 
   private registryCaller(): Effect.Effect<Caller, ActorError.RegistryUnavailable> {
     return Effect.suspend(() => {
       const open = this.registryLink
       if (open !== undefined && open.link.closedWith === undefined) return Effect.succeed(open)
-      return Transport.connect(this.registryAddress, this.self).pipe(
-        Effect.mapError((e) => this.unavailable(e.reason)),
-        Effect.map((accepted) => {
-          const link = new Link(accepted.connection, this.self, accepted.peer, this.maxMessageBytes, {
-            onControl: () => {},
-            onProtocolError: (message) => this.warn(message),
-            onClose: () => {}
-          }, this.server, "initiator")
-          this.registryLink = new Caller(link)
-          return this.registryLink
-        })
+      return Transport.connect(this.settings.registry, this.self, this.settings.key, this.settings.limits.handshakeMillis).pipe(
+        Effect.mapError((e) => this.unavailable(e.message)),
+        Effect.map((accepted) => this.adoptRegistryLink(accepted))
       )
     })
+  }
+
+  /** In a root, the registry is decided (served or joined) before its first use. */
+  private ready(): Effect.Effect<void, ActorError.RegistryUnavailable> {
+    if (this.parent !== undefined) return Effect.void
+    return Effect.asVoid(Effect.catchTag(this.listen, "TransportClosed", (e) => Effect.fail(this.unavailable(e.message))))
   }
 
   private remote<A>(fn: { readonly protocol: string; readonly name: string; readonly kind: "fn" } & object, payload: unknown) {
@@ -171,39 +308,77 @@ export class TreeRuntime {
       )) as Effect.Effect<A, ActorError.RegistryUnavailable>
   }
 
+  private op<A>(
+    local: (registry: Registry) => Effect.Effect<A>,
+    fn: { readonly protocol: string; readonly name: string; readonly kind: "fn" } & object,
+    payload: unknown,
+    waitReady = true
+  ): Effect.Effect<A, ActorError.RegistryUnavailable> {
+    return Effect.zipRight(
+      waitReady ? this.ready() : Effect.void,
+      Effect.suspend(() => {
+        const registry = this.registry
+        return registry !== undefined ? local(registry) : this.remote<A>(fn, payload)
+      })
+    )
+  }
+
   register(entry: Entry): Effect.Effect<void, ActorError.RegistryUnavailable> {
-    const registry = this.registry
-    if (registry !== undefined) return Effect.sync(() => registry.register(entry, "local"))
-    return this.remote(RegistryProtocol.register, entry)
+    // the root registers itself while it starts: that one does not wait for the start
+    const own = entry.id.uid === this.self.uid
+    return this.op((r) => Effect.sync(() => r.register(entry, "local")), RegistryProtocol.register, entry, !own)
   }
 
   unregister(uid: string): Effect.Effect<void, ActorError.RegistryUnavailable> {
-    const registry = this.registry
-    if (registry !== undefined) return Effect.sync(() => registry.unregister(uid))
-    return this.remote(RegistryProtocol.unregister, uid)
+    return this.op((r) => Effect.sync(() => r.unregister(uid)), RegistryProtocol.unregister, uid)
   }
 
   find(name: string): Effect.Effect<ReadonlyArray<Entry>, ActorError.RegistryUnavailable> {
-    const registry = this.registry
-    if (registry !== undefined) return Effect.sync(() => registry.find(name))
-    return this.remote(RegistryProtocol.find, name)
+    return this.op((r) => Effect.sync(() => r.find(name)), RegistryProtocol.find, name)
   }
 
   wait(name: string, timeoutMillis: number): Effect.Effect<Option.Option<Entry>, ActorError.RegistryUnavailable> {
-    const registry = this.registry
-    if (registry !== undefined) return registry.wait(name, timeoutMillis)
-    return this.remote(RegistryProtocol.wait, { name, timeoutMillis })
+    return this.op((r) => r.wait(name, timeoutMillis), RegistryProtocol.wait, { name, timeoutMillis })
   }
 
-  readonly list: Effect.Effect<ReadonlyArray<Entry>, ActorError.RegistryUnavailable> = Effect.suspend(() => {
-    const registry = this.registry
-    if (registry !== undefined) return Effect.sync(() => registry.list())
-    return this.remote(RegistryProtocol.list, undefined)
-  })
+  readonly list: Effect.Effect<ReadonlyArray<Entry>, ActorError.RegistryUnavailable> = Effect.suspend(() =>
+    this.op((r) => Effect.sync(() => r.list()), RegistryProtocol.list, undefined)
+  )
 
   // ---------------------------------------------------------------------------
   // peers
   // ---------------------------------------------------------------------------
+
+  /** The addresses of `entry` in the order to try: its Unix socket on our host, then TCP. */
+  private addressesOf(entry: Entry): ReadonlyArray<Transport.Address> {
+    const parsed = entry.addresses.map(Transport.parseAddress).filter((a): a is Transport.Address => a !== undefined)
+    const local = entry.host === this.settings.host
+    return [
+      ...(local ? parsed.filter((a) => a.kind === "unix") : []),
+      ...parsed.filter((a) => a.kind === "tcp" && (a.host === "127.0.0.1" || a.host === "::1" || a.host === "localhost") && local),
+      ...parsed.filter((a) => a.kind === "tcp" && !(local && (a.host === "127.0.0.1" || a.host === "::1" || a.host === "localhost")))
+    ]
+  }
+
+  private connectAny(
+    addresses: ReadonlyArray<Transport.Address>,
+    errors: Array<string> = []
+  ): Effect.Effect<Transport.Accepted, ActorError.TransportClosed> {
+    const [first, ...rest] = addresses
+    if (first === undefined) {
+      return Effect.fail(
+        new ActorError.TransportClosed({
+          actor: this.self,
+          reason: "unreachable",
+          message: `no address answered: ${errors.length === 0 ? "none is reachable from this host" : errors.join("; ")}`
+        })
+      )
+    }
+    return Effect.catchAll(
+      Transport.connect(first, this.self, this.settings.key, this.settings.limits.handshakeMillis),
+      (e) => this.connectAny(rest, [...errors, e.message])
+    )
+  }
 
   /**
    * A connection to the actor of `entry`, shared with every other portal to it, held open (and
@@ -214,7 +389,7 @@ export class TreeRuntime {
       Effect.suspend(() => {
         const open = this.peers.get(entry.id.uid)
         if (open !== undefined && open.link.closedWith === undefined) return Effect.succeed(open)
-        return Effect.map(Transport.connect(entry.address, this.self), (accepted) => {
+        return Effect.map(this.connectAny(this.addressesOf(entry)), (accepted) => {
           let peer: RemotePeer | undefined = undefined
           const link = new Link(accepted.connection, this.self, entry.id, this.maxMessageBytes, {
             onControl: (msg) => {
@@ -225,8 +400,9 @@ export class TreeRuntime {
               if (this.peers.get(entry.id.uid) === peer) this.peers.delete(entry.id.uid)
             }
           }, this.server, "initiator")
-          peer = new RemotePeer(accepted.peer, link)
+          peer = new RemotePeer(accepted.peer, link, accepted.address)
           this.peers.set(entry.id.uid, peer)
+          this.watch(link, accepted.address)
           return peer
         })
       }).pipe(Effect.tap((peer) =>
@@ -263,6 +439,13 @@ export class TreeRuntime {
 /** @internal the actor runtime, as a service: provided to an actor's handlers, or by the application */
 export class ActorRuntimeTag extends Context.Tag("effect-tractor/ActorRuntime")<ActorRuntimeTag, TreeRuntime>() {}
 
+/**
+ * A root runtime as a scoped resource: its listeners close (and its socket file goes) with the scope.
+ * @internal
+ */
+export const scopedRoot = (options: RootOptions): Effect.Effect<TreeRuntime, never, Scope.Scope> =>
+  Effect.acquireRelease(Effect.sync(() => makeRoot(options)), (runtime) => Effect.sync(() => runtime.close()))
+
 let processRuntime: TreeRuntime | undefined
 
 /** @internal the child bootstrap sets the runtime of an actor process */
@@ -270,32 +453,72 @@ export const setProcessRuntime = (runtime: TreeRuntime): void => {
   processRuntime = runtime
 }
 
-/**
- * The runtime of a root: made on first use (the first nursery, or the first registry function).
- * The root serves the registry; it listens once something asks for its address.
- */
-const rootRuntime = (): TreeRuntime => {
-  if (processRuntime === undefined) {
-    const self: ActorId = { name: "root", uid: makeUid(), pid: process.pid }
-    const registry = new Registry()
-    const server = new Server(registry.fns())
-    server.onDetach.push((link) => registry.dropOwner(link))
-    const directory = Transport.runtimeDirectory()
-    processRuntime = new TreeRuntime(self, undefined, server, directory, Transport.socketPath(directory, self.uid), registry)
-  }
-  return processRuntime
+/** @internal how a root is set up (an application's layer, or the environment) */
+export interface RootOptions {
+  readonly name?: string | undefined
+  /** the host identity (default: host name and network namespace) */
+  readonly host?: string | undefined
+  /** the registry's address (`unix:<path>` or `tcp:<host>:<port>`): served here if free, joined if held */
+  readonly registry?: string | undefined
+  /** the tree key in base64; required to join a registry over TCP */
+  readonly key?: string | undefined
+  /** where actors also accept peers over TCP */
+  readonly tcpHost?: string | undefined
+  readonly tickMillis?: number | undefined
 }
+
+/** @internal the root options read from the environment (EFFECT_TRACTOR_*) */
+export const envOptions = (env: Record<string, string | undefined> = process.env): RootOptions => ({
+  registry: env["EFFECT_TRACTOR_REGISTRY"] || undefined,
+  key: env["EFFECT_TRACTOR_TREE_KEY"] || undefined,
+  tcpHost: env["EFFECT_TRACTOR_TCP_HOST"] || undefined,
+  tickMillis: env["EFFECT_TRACTOR_TICK_MS"] ? Number(env["EFFECT_TRACTOR_TICK_MS"]) : undefined
+})
+
+/** @internal the runtime of a root; a setting that cannot work throws, saying which and why */
+export const makeRoot = (options: RootOptions): TreeRuntime => {
+  const self: ActorId = { name: options.name ?? "root", uid: makeUid(), pid: process.pid }
+  const registry = new Registry()
+  const server = new Server(registry.fns())
+  server.onDetach.push((link) => registry.dropOwner(link))
+  const directory = Transport.runtimeDirectory()
+  let key: Transport.TreeKey
+  if (options.key !== undefined) {
+    const parsed = Transport.parseTreeKey(options.key)
+    if (typeof parsed === "string") throw new Error(`EFFECT_TRACTOR_TREE_KEY: ${parsed}`)
+    key = parsed
+  } else key = Transport.makeTreeKey()
+  let address: Transport.Address = { kind: "unix", path: Transport.socketPath(directory, self.uid) }
+  if (options.registry !== undefined) {
+    const parsed = Transport.parseAddress(options.registry)
+    if (parsed === undefined) {
+      throw new Error(`the registry address "${options.registry}" is neither unix:<path> nor tcp:<host>:<port>`)
+    }
+    if (parsed.kind === "tcp" && options.key === undefined) {
+      throw new Error(
+        `a registry over TCP (${options.registry}) needs the tree key on every host: ` +
+          `set EFFECT_TRACTOR_TREE_KEY (32 random bytes in base64, e.g. \`openssl rand -base64 32\`)`
+      )
+    }
+    address = parsed
+  }
+  return new TreeRuntime(self, undefined, server, {
+    host: options.host ?? hostIdentity(),
+    directory,
+    key,
+    registry: address,
+    tcpHost: options.tcpHost,
+    tickMillis: options.tickMillis ?? defaultTickMillis,
+    maxMessageBytes: defaultMaxMessageBytes,
+    limits: Transport.defaultLimits
+  }, registry)
+}
+
+/** The runtime of a root without a layer: made on first use, from the environment. */
+const rootRuntime = (): TreeRuntime => (processRuntime ??= makeRoot(envOptions()))
 
 /** @internal this process's runtime, unless the application provides one */
 export const current: Effect.Effect<TreeRuntime> = Effect.map(
   Effect.serviceOption(ActorRuntimeTag),
   Option.getOrElse(rootRuntime)
 )
-
-/** @internal the root's registry entry (once it listens) */
-export const rootEntry = (runtime: TreeRuntime, address: string): Entry => ({
-  name: runtime.self.name,
-  id: runtime.self,
-  address,
-  protocols: [...runtime.server.fns.keys()]
-})

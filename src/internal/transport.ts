@@ -1,12 +1,15 @@
 /**
- * Connections between peers over Unix domain sockets: the per-user runtime folder, one listening
- * socket file per actor, and the `Hello` handshake that opens every peer connection. What comes
- * after the handshake is an ordinary link (see `link.ts`).
+ * Connections between peers: over Unix domain sockets on one host (the per-user runtime folder,
+ * one socket file per actor), over TCP under TLS 1.3 with the tree's pre-shared key across hosts,
+ * and the `Hello` handshake that opens every peer connection. What comes after the handshake is an
+ * ordinary link (see `link.ts`).
  */
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Tls from "node:tls"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as ActorError from "../ActorError.js"
@@ -34,8 +37,8 @@ const maxHelloBytes = 4096
 /** Unix socket paths are limited to 107 bytes on Linux (108 with the terminating NUL). */
 const maxSocketPath = 107
 
-const transportError = (message: string) =>
-  new ActorError.TransportClosed({ actor: { name: "?", uid: "", pid: 0 }, reason: message, message })
+const transportError = (message: string, code?: string) =>
+  new ActorError.TransportClosed({ actor: { name: "?", uid: "", pid: 0 }, reason: code ?? message, message })
 
 /**
  * The per-user runtime folder for socket files: `$XDG_RUNTIME_DIR/effect-tractor` where that is
@@ -80,9 +83,10 @@ export const removeSocketFile = (path: string): void => {
   }
 }
 
-/** @internal a listening socket and what it accepts */
+/** @internal a listening socket */
 export interface Listener {
-  readonly address: string
+  /** where it listens (a TCP port asked as 0 is the one given) */
+  readonly address: Address
   readonly close: () => void
 }
 
@@ -91,6 +95,8 @@ export interface Accepted {
   readonly peer: ActorId
   readonly connection: Connection
   readonly socket: Net.Socket
+  /** the address it came over (for a listener: the listening one) */
+  readonly address: Address
 }
 
 const helloLine = (self: ActorId) =>
@@ -160,94 +166,186 @@ const readHello = (
   socket.on("close", onClose)
 }
 
+/** @internal where an actor accepts peers: a Unix socket file on its host, or TCP (always under TLS) */
+export type Address =
+  | { readonly kind: "unix"; readonly path: string }
+  | { readonly kind: "tcp"; readonly host: string; readonly port: number }
+
+/** @internal `unix:<path>` or `tcp:<host>:<port>` (the form registry entries and settings use) */
+export const formatAddress = (address: Address): string =>
+  address.kind === "unix" ? `unix:${address.path}` : `tcp:${address.host}:${address.port}`
+
+/** @internal */
+export const parseAddress = (text: string): Address | undefined => {
+  if (text.startsWith("unix:")) return text.length > 5 ? { kind: "unix", path: text.slice(5) } : undefined
+  const m = /^tcp:(.+):(\d{1,5})$/.exec(text)
+  if (m === null) return undefined
+  const port = Number(m[2])
+  return port <= 65535 ? { kind: "tcp", host: m[1]!.replace(/^\[(.*)\]$/, "$1"), port } : undefined
+}
+
 /**
- * Listens on the socket file `path`. A stale file (a killed actor's: nothing accepts on it) is
- * removed and the listen retried; a file something still listens on fails the listen. Each
- * accepted peer completes the handshake within the limits, or is dropped (and `onRefused` says why).
+ * The key of a tree: every TCP connection between its actors is TLS 1.3 with this pre-shared key
+ * (256 bits), on listeners that accept nothing else. It is never logged.
+ * @internal
+ */
+export interface TreeKey {
+  readonly key: Buffer
+}
+
+/** the PSK identity: a label, sent in clear; the key is the secret */
+const pskIdentity = "effect-tractor/1"
+const tlsOptions = { minVersion: "TLSv1.3", ciphers: "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256" } as const
+
+/** @internal a fresh tree key */
+export const makeTreeKey = (): TreeKey => ({ key: Crypto.randomBytes(32) })
+
+/** @internal a tree key from its base64 form (a setting); an error says what is wrong with it */
+export const parseTreeKey = (text: string): TreeKey | string => {
+  const key = Buffer.from(text.trim(), "base64")
+  return key.length === 32 ? { key } : `a tree key is 32 bytes in base64 (44 characters); this one decodes to ${key.length} bytes`
+}
+
+/** @internal */
+export const formatTreeKey = (key: TreeKey): string => key.key.toString("base64")
+
+/**
+ * Listens at `address`. For a Unix socket, a stale file (a killed actor's: nothing accepts on it)
+ * is removed and the listen retried; a file something still listens on fails the listen. On TCP,
+ * only peers with the tree's key complete the TLS handshake; the others are dropped and logged.
+ * Each peer then completes the `Hello` handshake within the limits, or is dropped (and `onRefused`
+ * says why).
  * @internal
  */
 export const listen = (
-  path: string,
+  address: Address,
   self: ActorId,
+  key: TreeKey,
   onPeer: (accepted: Accepted) => void,
   onRefused: (why: string) => void,
   limits: Limits = defaultLimits
 ): Effect.Effect<Listener, ActorError.TransportClosed> =>
   Effect.async<Listener, ActorError.TransportClosed>((resume) => {
-    const server = Net.createServer({ pauseOnConnect: false }, (socket) => {
+    const where = formatAddress(address)
+    const onSocket = (socket: Net.Socket, deadline: number) => {
       socket.on("error", () => {})
-      readHello(socket, limits.handshakeMillis, (result) => {
+      readHello(socket, Math.max(1, deadline - Date.now()), (result) => {
         if (typeof result === "string") {
-          onRefused(`a connection to ${format(self)} was dropped: ${result}`)
+          onRefused(`a connection to ${format(self)} at ${where} was dropped: ${result}`)
           return socket.destroy()
         }
         socket.write(helloLine(self))
-        onPeer({ peer: result.peer, connection: fromSocket(socket, result.rest), socket })
+        onPeer({ peer: result.peer, connection: fromSocket(socket, result.rest), socket, address })
       })
-    })
+    }
+    let server: Net.Server
+    if (address.kind === "unix") {
+      server = Net.createServer((socket) => onSocket(socket, Date.now() + limits.handshakeMillis))
+    } else {
+      const started = new WeakMap<Net.Socket, number>()
+      const tlsServer = Tls.createServer({
+        ...tlsOptions,
+        handshakeTimeout: limits.handshakeMillis,
+        // PSK only: no certificate, so a peer without the key cannot connect at all
+        pskCallback: (_socket, identity) => (identity === pskIdentity ? key.key : null)
+      }, (socket) => onSocket(socket, (started.get(socket) ?? Date.now()) + limits.handshakeMillis))
+      tlsServer.on("connection", (raw: Net.Socket) => started.set(raw, Date.now()))
+      tlsServer.on("tlsClientError", (error: NodeJS.ErrnoException, socket) => {
+        onRefused(
+          `a connection to ${format(self)} at ${where} from ${socket.remoteAddress ?? "?"} was dropped before any frame: ` +
+            `${error.code === "ERR_SSL_SSLV3_ALERT_ILLEGAL_PARAMETER" || /psk|PSK|alert/.test(error.message) ? "it does not have the tree's key" : error.message}`
+        )
+      })
+      server = tlsServer
+    }
     server.maxConnections = limits.maxConnections
+    let bound: Address = address
     const listener: Listener = {
-      address: path,
+      get address() {
+        return bound
+      },
       close: () => {
         server.close()
-        removeSocketFile(path)
+        if (address.kind === "unix") removeSocketFile(address.path)
       }
     }
     let retried = false
-    const attempt = () => server.listen(path)
+    const attempt = () => address.kind === "unix" ? server.listen(address.path) : server.listen(address.port, address.host)
     server.on("listening", () => {
       server.unref()
+      const info = server.address()
+      if (address.kind === "tcp" && info !== null && typeof info === "object") bound = { ...address, port: info.port }
       resume(Exit.succeed(listener))
     })
     server.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE" && !retried) {
+      if (error.code === "EADDRINUSE" && address.kind === "unix" && !retried) {
         retried = true
         // in use, or stale: only a live listener answers a connect
-        const probe = Net.connect(path)
+        const probe = Net.connect(address.path)
         probe.on("connect", () => {
           probe.destroy()
-          resume(Exit.fail(transportError(`${path} is held by a live listener: another actor, or a process that is not ours, listens there`)))
+          resume(Exit.fail(transportError(`${where} is held by a live listener: another actor, or a process that is not ours, listens there`, "EADDRINUSE")))
         })
         probe.on("error", () => {
-          removeSocketFile(path)
+          removeSocketFile(address.path)
           attempt()
         })
         return
       }
-      resume(Exit.fail(transportError(`cannot listen on ${path}: ${error.message}`)))
+      resume(Exit.fail(transportError(`cannot listen at ${where}: ${error.message}`, error.code)))
     })
     attempt()
   })
 
 /**
- * Connects to the peer listening on `path` and completes the handshake: our `Hello`, then theirs,
- * within `handshakeMillis`.
+ * Connects to the peer at `address` and completes the handshake (TLS with the tree's key on TCP,
+ * then our `Hello` and theirs) within `handshakeMillis`.
  * @internal
  */
 export const connect = (
-  path: string,
+  address: Address,
   self: ActorId,
+  key: TreeKey,
   handshakeMillis: number = defaultLimits.handshakeMillis
 ): Effect.Effect<Accepted, ActorError.TransportClosed> =>
   Effect.async<Accepted, ActorError.TransportClosed>((resume) => {
-    const socket = Net.connect(path)
-    let connected = false
-    const onError = (error: NodeJS.ErrnoException) => {
-      if (connected) return
-      resume(Exit.fail(transportError(`cannot connect to ${path}: ${error.code ?? error.message}`)))
+    const where = formatAddress(address)
+    const deadline = Date.now() + handshakeMillis
+    const socket: Net.Socket = address.kind === "unix"
+      ? Net.connect(address.path)
+      : Tls.connect({
+        ...tlsOptions,
+        host: address.host,
+        port: address.port,
+        pskCallback: () => ({ identity: pskIdentity, psk: key.key }),
+        checkServerIdentity: () => undefined
+      })
+    let settled = false
+    const fail = (why: string, code?: string) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.destroy()
+      resume(Exit.fail(transportError(`cannot connect to ${where}: ${why}`, code)))
     }
-    socket.once("error", onError)
-    socket.on("connect", () => {
-      connected = true
-      socket.on("error", () => {})
+    const timer = setTimeout(() => fail(`no handshake within ${handshakeMillis} ms`), handshakeMillis)
+    socket.on("error", (error: NodeJS.ErrnoException) => fail(error.code ?? error.message, error.code))
+    socket.on("close", () => fail("the connection closed during the handshake"))
+    socket.once(address.kind === "unix" ? "connect" : "secureConnect", () => {
       socket.write(helloLine(self))
-      readHello(socket, handshakeMillis, (result) => {
-        if (typeof result === "string") {
-          socket.destroy()
-          return resume(Exit.fail(transportError(`the handshake with ${path} failed: ${result}`)))
-        }
-        resume(Exit.succeed({ peer: result.peer, connection: fromSocket(socket, result.rest), socket }))
+      readHello(socket, Math.max(1, deadline - Date.now()), (result) => {
+        if (settled) return
+        if (typeof result === "string") return fail(`the handshake failed: ${result}`)
+        settled = true
+        clearTimeout(timer)
+        socket.removeAllListeners("close")
+        socket.removeAllListeners("error")
+        resume(Exit.succeed({ peer: result.peer, connection: fromSocket(socket, result.rest), socket, address }))
       })
     })
-    return Effect.sync(() => socket.destroy())
+    return Effect.sync(() => {
+      settled = true
+      clearTimeout(timer)
+      socket.destroy()
+    })
   })
