@@ -226,8 +226,9 @@ export const listen = (
   limits: Limits = defaultLimits
 ): Effect.Effect<Listener, ActorError.TransportClosed> =>
   Effect.async<Listener, ActorError.TransportClosed>((resume) => {
-    const where = formatAddress(address)
+    let whereBound = () => formatAddress(address)
     const onSocket = (socket: Net.Socket, deadline: number) => {
+      const where = whereBound()
       socket.on("error", () => {})
       readHello(socket, Math.max(1, deadline - Date.now()), (result) => {
         if (typeof result === "string") {
@@ -251,15 +252,26 @@ export const listen = (
       }, (socket) => onSocket(socket, (started.get(socket) ?? Date.now()) + limits.handshakeMillis))
       tlsServer.on("connection", (raw: Net.Socket) => started.set(raw, Date.now()))
       tlsServer.on("tlsClientError", (error: NodeJS.ErrnoException, socket) => {
+        const from = socket.remoteAddress ?? "?"
+        // a handshake that timed out leaves its socket open: it is closed here, whatever the error
+        socket.destroy()
+        const parts = error.message.split(":")
+        const at = parts.indexOf("SSL routines")
+        const reason = at >= 0 && parts[at + 2] !== undefined ? parts[at + 2] : error.message
+        const why = error.code === "ERR_SSL_SSLV3_ALERT_ILLEGAL_PARAMETER" || /psk|PSK|alert/.test(error.message)
+          ? "it does not have the tree's key"
+          : /timeout/i.test(error.message)
+          ? `no TLS handshake within ${limits.handshakeMillis} ms`
+          : `not a TLS 1.3 peer of this tree (${reason})`
         onRefused(
-          `a connection to ${format(self)} at ${where} from ${socket.remoteAddress ?? "?"} was dropped before any frame: ` +
-            `${error.code === "ERR_SSL_SSLV3_ALERT_ILLEGAL_PARAMETER" || /psk|PSK|alert/.test(error.message) ? "it does not have the tree's key" : error.message}`
+          `a connection to ${format(self)} at ${whereBound()} from ${from} was dropped before any frame: ${why}`
         )
       })
       server = tlsServer
     }
     server.maxConnections = limits.maxConnections
     let bound: Address = address
+    whereBound = () => formatAddress(bound)
     const listener: Listener = {
       get address() {
         return bound
@@ -284,7 +296,7 @@ export const listen = (
         const probe = Net.connect(address.path)
         probe.on("connect", () => {
           probe.destroy()
-          resume(Exit.fail(transportError(`${where} is held by a live listener: another actor, or a process that is not ours, listens there`, "EADDRINUSE")))
+          resume(Exit.fail(transportError(`${formatAddress(address)} is held by a live listener: another actor, or a process that is not ours, listens there`, "EADDRINUSE")))
         })
         probe.on("error", () => {
           removeSocketFile(address.path)
@@ -292,7 +304,7 @@ export const listen = (
         })
         return
       }
-      resume(Exit.fail(transportError(`cannot listen at ${where}: ${error.message}`, error.code)))
+      resume(Exit.fail(transportError(`cannot listen at ${formatAddress(address)}: ${error.message}`, error.code)))
     })
     attempt()
   })
@@ -340,6 +352,8 @@ export const connect = (
         clearTimeout(timer)
         socket.removeAllListeners("close")
         socket.removeAllListeners("error")
+        // errors after the handshake reach the link as a close (see fromSocket)
+        socket.on("error", () => {})
         resume(Exit.succeed({ peer: result.peer, connection: fromSocket(socket, result.rest), socket, address }))
       })
     })
