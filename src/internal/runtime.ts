@@ -175,8 +175,11 @@ export class TreeRuntime {
       return this.listenAt(address).pipe(
         Effect.map((listener): Transport.Address | undefined => listener.address),
         Effect.catchAll((error) => {
-          if (error.reason !== "EADDRINUSE") return Effect.fail(this.unavailable(error.message))
-          // held: by the registry of our tree (join it), or by something else (a clear error)
+          // held here (in use), or on another host (not our address): the registry of our tree is
+          // there to join, or something else is (a clear error)
+          if (error.reason !== "EADDRINUSE" && error.reason !== "EADDRNOTAVAIL") {
+            return Effect.fail(this.unavailable(error.message))
+          }
           return Transport.connect(address, this.self, this.settings.key, this.settings.limits.handshakeMillis).pipe(
             Effect.mapError((e) =>
               this.unavailable(
