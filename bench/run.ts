@@ -92,6 +92,7 @@ const allJobs: Array<Job> = [
   tsx("echo-ours", "echo.ts", "ours", ...ECHO_COUNTS),
   tsx("echo-raw", "echo.ts", "raw", ...ECHO_COUNTS),
   tsx("echo-uds", "echo.ts", "uds", ...ECHO_COUNTS),
+  tsx("echo-tcp", "echo.ts", "tcp", ...ECHO_COUNTS),
   tsx("echo-piscina", "echo.ts", "piscina", ...PISCINA_COUNTS),
   tsx("spawn-ours", "spawn.ts", "ours", SPAWNS),
   tsx("spawn-bare", "spawn.ts", "bare", SPAWNS),
@@ -303,6 +304,8 @@ const figures = {
   uds_rtt_p50_us: med("echo-uds", F.p50),
   uds_pipelined_per_s: med("echo-uds", F.pipe),
   registry_find_ms: med("echo-uds", F.find),
+  tcp_tls_rtt_p50_us: med("echo-tcp", F.p50),
+  tcp_tls_pipelined_per_s: med("echo-tcp", F.pipe),
   piscina_pipelined_per_s: med("echo-piscina", F.pipe),
   spawn_ready_ms: med("spawn-ours", F.ready),
   raw_spawn_ms: med("spawn-bare", F.ready),
@@ -325,6 +328,8 @@ const ratios = {
   pipelined_ratio_piscina: ratio(figures.call_pipelined_per_s, figures.piscina_pipelined_per_s),
   uds_rtt_ratio_parent: ratio(figures.uds_rtt_p50_us, figures.call_rtt_p50_us),
   uds_pipelined_ratio_parent: ratio(figures.uds_pipelined_per_s, figures.call_pipelined_per_s),
+  tcp_tls_rtt_ratio_parent: ratio(figures.tcp_tls_rtt_p50_us, figures.call_rtt_p50_us),
+  tcp_tls_pipelined_ratio_parent: ratio(figures.tcp_tls_pipelined_per_s, figures.call_pipelined_per_s),
   spawn_ratio: ratio(figures.spawn_ready_ms, figures.raw_spawn_ms),
   pool_ratio: ratio(figures.pool_primes_ms, figures.raw_pool_primes_ms),
   pool_ratio_python: ratio(figures.pool_primes_ms, figures.python_pool_primes_ms),
@@ -389,6 +394,8 @@ const extra = {
     pipelined_piscina: paired("echo-ours", F.pipe, "echo-piscina", F.pipe),
     uds_rtt_parent: paired("echo-uds", F.p50, "echo-ours", F.p50),
     uds_pipelined_parent: paired("echo-uds", F.pipe, "echo-ours", F.pipe),
+    tcp_tls_rtt_parent: paired("echo-tcp", F.p50, "echo-ours", F.p50),
+    tcp_tls_pipelined_parent: paired("echo-tcp", F.pipe, "echo-ours", F.pipe),
     spawn: paired("spawn-ours", F.ready, "spawn-bare", F.ready),
     pool: paired("pool-ours", F.total, "pool-raw", F.total),
     pool_python: PYTHON === null ? null : paired("pool-ours", F.total, "pool-python", F.total),
@@ -488,6 +495,20 @@ if (JSON_OUT) {
       `parent link ${fmt(col("echo-ours", F.pipe), 0)}`,
       fr(ratios.uds_pipelined_ratio_parent),
       "≥ 0.9×"
+    ],
+    [
+      "peer call RTT p50 over TCP + TLS 1.3 PSK, loopback (µs)",
+      fmt(col("echo-tcp", F.p50), 0),
+      `parent link ${fmt(col("echo-ours", F.p50), 0)}`,
+      fr(ratios.tcp_tls_rtt_ratio_parent),
+      "–"
+    ],
+    [
+      "peer pipelined over TCP + TLS 1.3 PSK, loopback (calls/s)",
+      fmt(col("echo-tcp", F.pipe), 0),
+      `parent link ${fmt(col("echo-ours", F.pipe), 0)}`,
+      fr(ratios.tcp_tls_pipelined_ratio_parent),
+      "≥ 0.5×"
     ],
     [
       "Registry.findActor, one host, incl. a new connection, p50 (ms)",

@@ -5,17 +5,20 @@
  *   - pipelined throughput: `pipeWarmup` unmeasured calls, then `pipe` calls, issued by 100
  *     concurrent callers (100 in flight).
  *
- * Usage: node --import tsx bench/scenarios/echo.ts <ours|uds|raw|piscina> [warmup] [seq] [pipe] [pipeWarmup]
+ * Usage: node --import tsx bench/scenarios/echo.ts <ours|uds|tcp|raw|piscina> [warmup] [seq] [pipe] [pipeWarmup]
  *   ours     Portal.call on a warm actor (Nursery.spawn of bench/actors/echo.ts), over the parent's link
  *   uds      the same actor through a portal from Registry.findActor: a peer connection over a Unix
- *            socket; also times that first findActor (registry lookup + connect + handshake) and a
- *            second one (the connection is reused)
+ *            socket; also times findActor (registry lookup + connect + handshake): the first one,
+ *            the p50 over new connections, and one that shares the open connection
+ *   tcp      the same through a portal found by a second root with another host identity that
+ *            joined the registry: TCP on loopback under TLS 1.3 with the tree's key
  *   raw      child_process.fork + process.send, serialization "json" (bench/children/echo.cjs)
  *   piscina  piscina 5 (worker_threads), one thread, default concurrentTasksPerWorker
  * Env BENCH_CHILD_EXECARGV (JSON array): node flags for the child, ours or raw (bench/profile.ts).
  * Prints one `BENCH {...}` line.
  */
 import * as ChildProcess from "node:child_process"
+import * as Net from "node:net"
 import { once } from "node:events"
 import * as Url from "node:url"
 import { Piscina } from "piscina"
@@ -181,7 +184,7 @@ const measurePromise = async (t: Transport): Promise<Result> => {
 // ---------------------------------------------------------------------------
 
 const measureOurs = async (
-  via: "parent" | "uds"
+  via: "parent" | "uds" | "tcp"
 ): Promise<Result & { readonly findFirstMs?: number | undefined; readonly findMs?: number; readonly findAgainMs?: number | undefined }> => {
   // imported here so that the baselines' processes do not load effect
   const [Effect, Option, Nursery, Portal, Registry, TreeRuntime, { echoModule }, { BenchEcho }] = await Promise.all([
@@ -194,7 +197,21 @@ const measureOurs = async (
     import("../actors/modules.ts"),
     import("../actors/protocols.ts")
   ])
-  return Effect.runPromise(Effect.scoped(Nursery.open((nursery) =>
+  // tcp: this root serves the registry on loopback TCP and its actors accept TLS peers there; the
+  // portal comes from a second root that says it is another host, so it cannot use Unix sockets
+  const key = (await import("node:crypto")).randomBytes(32).toString("base64")
+  const port = via === "tcp" ? await freePort() : 0
+  const here = via === "tcp"
+    ? TreeRuntime.makeRoot({ registry: `tcp:127.0.0.1:${port}`, key, tcpHost: "127.0.0.1" })
+    : undefined
+  const there = via === "tcp"
+    ? TreeRuntime.makeRoot({ name: "there", registry: `tcp:127.0.0.1:${port}`, key, host: "bench-other-host" })
+    : undefined
+  const inTree = <A, E>(effect: import("effect/Effect").Effect<A, E>) =>
+    here === undefined ? effect : Effect.provideService(effect, TreeRuntime.ActorRuntimeTag, here)
+  const fromThere = <A, E, R>(effect: import("effect/Effect").Effect<A, E, R>) =>
+    there === undefined ? effect : Effect.provideService(effect, TreeRuntime.ActorRuntimeTag, there)
+  return Effect.runPromise(inTree(Effect.scoped(Nursery.open((nursery) =>
   Effect.gen(function*() {
     const child = yield* Nursery.spawn(nursery, "bench_echo", {
       modules: [echoModule],
@@ -204,6 +221,9 @@ const measureOurs = async (
     let findFirstMs: number | undefined
     let findMs: number | undefined
     let findAgainMs: number | undefined
+    if (via === "tcp") {
+      portal = Option.getOrThrow(yield* fromThere(Registry.findActor("bench_echo")))
+    }
     if (via === "uds") {
       // the first findActor of this actor: lookup, connect and handshake, with both sides' code cold
       const f0 = ns()
@@ -277,23 +297,36 @@ const measureOurs = async (
       pipelinedPerS: done / pipeSec,
       errors,
       cpu: { seq: seqCpuPerCall, pipe: pipeCpuPerCall },
-      windows: { seq: [seqStart, seqEnd], pipe: [pipeStart, pipeEnd] },
+      windows: { seq: [seqStart, seqEnd] as const, pipe: [pipeStart, pipeEnd] as const },
       ...(findMs !== undefined ? { findFirstMs, findMs, findAgainMs } : {})
     }
   })
-)))
+)))).finally(() => {
+    here?.close()
+    there?.close()
+  })
 }
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = Net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as Net.AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
 
 const result: Result = variant === "ours"
   ? await measureOurs("parent")
   : variant === "uds"
   ? await measureOurs("uds")
+  : variant === "tcp"
+  ? await measureOurs("tcp")
   : variant === "raw"
   ? await measurePromise(forkJson())
   : variant === "piscina"
   ? await measurePromise(piscina())
   : (() => {
-    throw new Error(`unknown variant ${variant}: ours | uds | raw | piscina`)
+    throw new Error(`unknown variant ${variant}: ours | uds | tcp | raw | piscina`)
   })()
 
 emit({ variant, warmup: WARMUP, seq: SEQ, pipe: PIPE, pipeWarmup: PIPE_WARMUP, inflight: INFLIGHT, ...result })

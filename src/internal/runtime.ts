@@ -225,10 +225,13 @@ export class TreeRuntime {
       })
     ))
 
-  /** Closes the listeners and removes the socket file. */
+  /** Closes the listeners (the socket file goes) and every connection to and from peers. */
   close(): void {
     for (const listener of this.listeners) listener.close()
     this.listeners = []
+    for (const peer of [...this.peers.values()]) this.disconnect(peer)
+    for (const link of [...this.accepted]) link.close("the actor is closing")
+    this.registryLink?.link.close("the actor is closing")
   }
 
   /** TCP links tick: a peer silent for `tickMillis` is down, its calls fail with TransportClosed. */
@@ -262,6 +265,8 @@ export class TreeRuntime {
     new Caller(link)
     this.accepted.add(link)
     this.watch(link, accepted.address)
+    // peers that connected do not keep this process alive: its own work does
+    link.connection.unref()
   }
 
   // ---------------------------------------------------------------------------
@@ -283,9 +288,13 @@ export class TreeRuntime {
       onClose: () => {}
     }, this.server, "initiator")
     this.watch(link, accepted.address)
+    // a background connection: it holds the event loop open only while a registry call is waiting
+    link.connection.unref()
     this.registryLink = new Caller(link)
     return this.registryLink
   }
+
+  private registryCalls = 0
 
   private registryCaller(): Effect.Effect<Caller, ActorError.RegistryUnavailable> {
     return Effect.suspend(() => {
@@ -306,8 +315,18 @@ export class TreeRuntime {
 
   private remote<A>(fn: { readonly protocol: string; readonly name: string; readonly kind: "fn" } & object, payload: unknown) {
     return Effect.flatMap(this.registryCaller(), (caller) =>
-      caller.call(fn as never, payload, peerAckMillis, () => {}).pipe(
-        Effect.mapError((e) => this.unavailable(String((e as { message?: unknown }).message ?? e)))
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          if (this.registryCalls++ === 0) caller.link.connection.ref()
+        }),
+        () =>
+          caller.call(fn as never, payload, peerAckMillis, () => {}).pipe(
+            Effect.mapError((e) => this.unavailable(String((e as { message?: unknown }).message ?? e)))
+          ),
+        () =>
+          Effect.sync(() => {
+            if (--this.registryCalls === 0) caller.link.connection.unref()
+          })
       )) as Effect.Effect<A, ActorError.RegistryUnavailable>
   }
 

@@ -230,6 +230,8 @@ export const listen = (
     const onSocket = (socket: Net.Socket, deadline: number) => {
       const where = whereBound()
       socket.on("error", () => {})
+      // frames are batched per tick already: Nagle's algorithm would only add its delay
+      if (address.kind === "tcp") socket.setNoDelay(true)
       readHello(socket, Math.max(1, deadline - Date.now()), (result) => {
         if (typeof result === "string") {
           onRefused(`a connection to ${format(self)} at ${where} was dropped: ${result}`)
@@ -332,6 +334,7 @@ export const connect = (
         pskCallback: () => ({ identity: pskIdentity, psk: key.key }),
         checkServerIdentity: () => undefined
       })
+    if (address.kind === "tcp") socket.setNoDelay(true)
     let settled = false
     const fail = (why: string, code?: string) => {
       if (settled) return
