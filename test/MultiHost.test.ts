@@ -27,6 +27,7 @@ const subnet = `10.${200 + (process.pid % 50)}.${process.pid % 250}`
 const hostA = `${subnet}.1`
 const hostB = `${subnet}.2`
 const tickMillis = 1000
+const examples = (file: string) => new URL(`../examples/${file}`, import.meta.url)
 
 const sh = (command: string) => ChildProcess.execSync(command, { stdio: ["ignore", "pipe", "pipe"] }).toString()
 
@@ -121,8 +122,8 @@ describe.skipIf(unavailable !== undefined)("two hosts (network namespaces)", () 
         EFFECT_TRACTOR_TREE_KEY: Crypto.randomBytes(32).toString("base64"),
         EFFECT_TRACTOR_TICK_MS: String(tickMillis)
       }
-      const registry = inNamespace(nsA, fixture("multihost/registry.ts"), { ...env, EFFECT_TRACTOR_TCP_HOST: hostA })
-      assert.strictEqual(yield* registry.next("registry"), "ready")
+      const registry = inNamespace(nsA, examples("multi_host/registry.ts"), { ...env, EFFECT_TRACTOR_TCP_HOST: hostA })
+      assert.strictEqual(yield* registry.next("registry"), "ready: the registry holds root")
       const tree = inNamespace(nsB, fixture("multihost/tree.ts"), { ...env, EFFECT_TRACTOR_TCP_HOST: hostB })
       const pids = (yield* tree.next("tree")).split(" ").slice(1).map(Number)
       assert.strictEqual(pids.length, 3)

@@ -97,3 +97,22 @@ describe("examples/parallelism", () => {
       yield* assertGone(pids)
     }))
 })
+
+describe("examples/service_discovery", () => {
+  it.live("clients find the daemon by name, one stores and the other reads it back; the registry holds all of them", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("examples/service_discovery.ts")
+      yield* assertClean(run)
+      assert.strictEqual(run.lines.length, 3, run.lines.join("\n"))
+      const stored = /^client_a@(\d+) stored "hello from a" in kv@(\d+)$/.exec(run.lines[0]!)
+      const read = /^client_b@(\d+) read "hello from a" from kv@(\d+)$/.exec(run.lines[1]!)
+      assert.isNotNull(stored, run.lines[0])
+      assert.isNotNull(read, run.lines[1])
+      // both found the same daemon, an actor of this program's tree
+      assert.strictEqual(stored![2], read![2])
+      assert.include(run.actors, Number(stored![2]))
+      const listed = /^the registry holds: (.*)$/.exec(run.lines[2]!)
+      assert.deepStrictEqual(listed![1]!.split(", ").map((e) => e.split("@")[0]), ["client_a", "client_b", "kv", "root"])
+      assert.include(listed![1]!, `root@${run.pid}`)
+    }))
+})
