@@ -84,6 +84,15 @@ export const isActorProcess: () => boolean = internal.isActorProcess
  * Without a layer, the root makes one on first use from the environment (`EFFECT_TRACTOR_REGISTRY`,
  * `EFFECT_TRACTOR_TREE_KEY`, `EFFECT_TRACTOR_TCP_HOST`, `EFFECT_TRACTOR_TICK_MS`).
  *
+ * @example
+ * ```ts
+ * import * as ActorRuntime from "effect-tractor/ActorRuntime"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ *
+ * const RootLive: Layer.Layer<ActorRuntime.ActorRuntime> = ActorRuntime.layer()
+ * const program = Effect.provide(Effect.void, RootLive)
+ * ```
  * @since 0.1.0
  * @category models
  */
