@@ -11,6 +11,7 @@ import type * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import type * as Actor from "./Actor.js"
 import * as internal from "./internal/main.js"
 import * as runtime from "./internal/runtime.js"
 
@@ -120,6 +121,8 @@ export declare namespace layer {
     readonly tcpHost?: string | undefined
     /** A TCP peer silent for this long is down (default 15 seconds). */
     readonly tickPeriod?: Duration.DurationInput | undefined
+    /** What the root serves to its tree, like any actor: its actors find it by its name. */
+    readonly serve?: ReadonlyArray<Actor.Implementation> | undefined
   }
 }
 
@@ -148,6 +151,7 @@ export const layer = (options: layer.Options = {}): Layer.Layer<ActorRuntime> =>
       registry: options.registry,
       key: options.key === undefined ? undefined : Redacted.value(options.key),
       tcpHost: options.tcpHost,
+      serve: options.serve,
       tickMillis: options.tickPeriod === undefined
         ? undefined
         : Duration.toMillis(Duration.decode(options.tickPeriod))

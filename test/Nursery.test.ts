@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
 import * as Schedule from "effect/Schedule"
 import * as ActorError from "../src/ActorError.ts"
 import * as Nursery from "../src/Nursery.ts"
@@ -73,4 +74,24 @@ describe("Nursery", () => {
         )
         assert.strictEqual(yield* Portal.call(third, Echo.echo, "room"), "room")
       }), { maxActors: 2 }))
+
+  it.live("the teardown of a failing nursery logs with the application's logger, not the default one", () =>
+    Effect.gen(function*() {
+      const logged: Array<string> = []
+      const capture = Logger.make(({ message }) => {
+        logged.push(Array.isArray(message) ? message.join(" ") : String(message))
+      })
+      const exit = yield* Effect.exit(Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          const stuck = yield* Nursery.spawn(nursery, "stuck", { modules: [echoModule] })
+          // deaf to the cancel request and to SIGTERM: the ladder ends with SIGKILL, and says so
+          yield* Effect.fork(Portal.call(stuck, Echo.blockSync, 10_000))
+          yield* Effect.sleep("100 millis")
+          return yield* Effect.fail("the body fails")
+        }), { gracePeriod: "50 millis", termPeriod: "100 millis" }).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture))
+      ))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.isTrue(logged.some((line) => /still alive 100 ms after SIGTERM: SIGKILL/.test(line)), logged.join("\n"))
+    }))
 })

@@ -3,8 +3,12 @@
  * soon after its exit (however it ends); any actor of the tree, and the root, finds it by name and
  * talks to it over a connection of its own (tractor's find_actor / wait_for_actor, cases 41-42).
  */
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
+import * as Path from "node:path"
+import * as Readline from "node:readline"
+import * as Url from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -12,6 +16,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as ActorError from "../src/ActorError.ts"
+import * as ActorRuntime from "../src/ActorRuntime.ts"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import * as Registry from "../src/Registry.ts"
@@ -19,7 +24,8 @@ import * as TreeRuntime from "../src/internal/runtime.ts"
 import { Peers } from "./fixtures/peers.ts"
 import { Echo } from "./fixtures/protocols.ts"
 import { StreamService } from "./fixtures/streamService.ts"
-import { checkOrphansAfterEach, echoModule, fixture, isAlive } from "./utils/index.ts"
+import { EchoLive } from "./fixtures/echo.ts"
+import { checkOrphansAfterEach, echoModule, fixture, isAlive, tempDir } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -224,5 +230,100 @@ describe("Registry", () => {
         })
       )
       assert.isTrue(closed, "the listener answered a peer that never said Hello")
+    }))
+})
+
+describe("Registry, more of tractor's cases (41, 42)", () => {
+  it.live("the root finds itself by name at once (waitForActor('root') from the root)", () =>
+    Effect.gen(function*() {
+      yield* Effect.orDie((yield* TreeRuntime.current).listen)
+      const start = Date.now()
+      const self = yield* Effect.scoped(Effect.map(Registry.waitForActor("root", { timeout: "1 second" }), (p) => p.actor))
+      assert.isBelow(Date.now() - start, 200)
+      assert.strictEqual(self.pid, process.pid)
+    }))
+
+  it.live("a root serves the implementations it is given: its actors find it by name and call it", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const asker = yield* Nursery.spawn(nursery, "asker", { modules: [peersModule] })
+        assert.strictEqual(yield* Portal.call(asker, Peers.callEcho, "server-root"), "hello from asker")
+      })
+    ).pipe(Effect.provide(ActorRuntime.layer({ name: "server-root", serve: [EchoLive] }))))
+
+  it.live("a cancel from the parent interrupts the actor's calls on every connection, peers' included", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const child = yield* Nursery.spawn(nursery, "busy", { modules: [echoModule] })
+        const found = yield* Effect.scoped(Effect.gen(function*() {
+          const peer = Option.getOrThrow(yield* Registry.findActor("busy"))
+          const call = yield* Effect.fork(Portal.call(peer, Echo.sleep, 60_000))
+          yield* Effect.sleep("50 millis")
+          yield* Portal.cancelActor(child)
+          return yield* Effect.flip(Fiber.join(call))
+        }))
+        assert.instanceOf(found, ActorError.ContextCancelled)
+        assert.strictEqual((found as ActorError.ContextCancelled).canceller.name, "root")
+      })
+    ))
+
+  it.live("a tree in another process joins this registry; SIGINT to its root: its actor is gone within 100 ms of exiting", () =>
+    Effect.gen(function*() {
+      const registry = `unix:${Path.join(tempDir("effect-tractor-joined-"), "registry.sock")}`
+      yield* Effect.scoped(Effect.gen(function*() {
+        const here = yield* TreeRuntime.scopedRoot({ name: "registrar", registry })
+        yield* Effect.orDie(here.listen)
+        const joiner = ChildProcess.spawn(process.execPath, ["--import", "tsx", Url.fileURLToPath(fixture("joiner.ts")), "joined"], {
+          env: { ...process.env, EFFECT_TRACTOR_REGISTRY: registry },
+          stdio: ["ignore", "pipe", "inherit"]
+        })
+        const pid = yield* Effect.promise(() =>
+          new Promise<number>((resolve) => {
+            Readline.createInterface({ input: joiner.stdout! }).on("line", (line) => {
+              if (line.startsWith("ready ")) resolve(Number(line.slice(6)))
+            })
+          })
+        )
+        const inHere = Effect.map(Effect.orDie(here.list), (all) => all.some((e) => e.name === "joined"))
+        assert.isTrue(yield* inHere)
+        joiner.kill("SIGINT")
+        yield* within(5000, "the joined tree exits on SIGINT", Effect.sync(() => joiner.exitCode !== null || joiner.signalCode !== null))
+        assert.isFalse(isAlive(pid))
+        yield* within(100, "its actor unregistered", Effect.map(inHere, (r) => !r))
+      }))
+    }))
+
+  it.live("a stale socket file (a killed listener's) does not block a new listener", () =>
+    Effect.gen(function*() {
+      const path = Path.join(tempDir("effect-tractor-stale-"), "registry.sock")
+      const killed = ChildProcess.spawnSync(process.execPath, [
+        "-e",
+        `require("net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`
+      ])
+      assert.strictEqual(killed.signal, "SIGKILL")
+      assert.isTrue(Fs.existsSync(path), "the killed listener left its file")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const runtime = yield* TreeRuntime.scopedRoot({ name: "fresh", registry: `unix:${path}` })
+        yield* Effect.orDie(runtime.listen)
+        assert.isDefined(runtime.registry, "the new root serves the registry")
+        assert.include((yield* Effect.orDie(runtime.list)).map((e) => e.name), "fresh")
+      }))
+    }))
+
+  it.live("a first line over the Hello limit is dropped unbuffered, and the listener goes on", () =>
+    Effect.gen(function*() {
+      const runtime = yield* TreeRuntime.current
+      const address = (yield* Effect.orDie(runtime.listen))[0]!.slice("unix:".length)
+      const closed = yield* Effect.promise(() =>
+        new Promise<boolean>((resolve) => {
+          const socket = Net.connect(address)
+          socket.on("error", () => {})
+          socket.on("connect", () => socket.write("x".repeat(64 * 1024)))
+          socket.on("data", () => resolve(false))
+          socket.on("close", () => resolve(true))
+        })
+      )
+      assert.isTrue(closed)
+      assert.isTrue(Option.isSome(yield* Effect.scoped(Registry.findActor("root"))))
     }))
 })

@@ -158,8 +158,8 @@ export const main = async (modules: Modules): Promise<void> => {
         requester.send({ _tag: "CancelAck", canceller })
         requester.flush()
       }
-      tree.close()
-      link.end(() => process.exit(0))
+      // what the interrupted calls answered reaches every peer before the connections close
+      tree.end(() => link.end(() => process.exit(0)))
     })
   }
   process.on("SIGTERM", () => shutdown(spec.parent))

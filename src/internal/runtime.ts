@@ -10,7 +10,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
+import * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import { type ActorId, format, makeUid } from "./actorId.js"
 import { Caller } from "./caller.js"
@@ -18,7 +19,7 @@ import { defaultMaxMessageBytes } from "./framing.js"
 import { type Control, Link } from "./link.js"
 import type { Peer } from "./peer.js"
 import { type Entry, Registry, RegistryProtocol } from "./registry.js"
-import { Server } from "./server.js"
+import { collect, Server } from "./server.js"
 import * as Transport from "./transport.js"
 
 /** @internal how long an interrupted call on a peer link waits for its ack */
@@ -224,6 +225,31 @@ export class TreeRuntime {
         return addresses
       })
     ))
+
+  /**
+   * Ends every connection to and from peers after what is queued on them (the answers of calls
+   * just interrupted, say), closes the listeners, and calls `done` once all is handed on (at most
+   * 200 ms later).
+   */
+  end(done: () => void): void {
+    for (const listener of this.listeners) listener.close()
+    this.listeners = []
+    const links = [...this.accepted, ...[...this.peers.values()].map((p) => p.link)]
+    if (this.registryLink !== undefined) links.push(this.registryLink.link)
+    let left = links.length + 1
+    const timer = setTimeout(() => {
+      left = 0
+      done()
+    }, 200)
+    const one = () => {
+      if (--left === 0) {
+        clearTimeout(timer)
+        done()
+      }
+    }
+    for (const link of links) link.end(one)
+    one()
+  }
 
   /** Closes the listeners (the socket file goes) and every connection to and from peers. */
   close(): void {
@@ -487,6 +513,8 @@ export interface RootOptions {
   /** where actors also accept peers over TCP */
   readonly tcpHost?: string | undefined
   readonly tickMillis?: number | undefined
+  /** what the root serves to the actors of its tree, besides the registry (found under its name) */
+  readonly serve?: ReadonlyArray<Actor.Implementation> | undefined
 }
 
 /** @internal the root options read from the environment (EFFECT_TRACTOR_*) */
@@ -501,7 +529,9 @@ export const envOptions = (env: Record<string, string | undefined> = process.env
 export const makeRoot = (options: RootOptions): TreeRuntime => {
   const self: ActorId = { name: options.name ?? "root", uid: makeUid(), pid: process.pid }
   const registry = new Registry()
-  const server = new Server(registry.fns())
+  const served = collect([["the root's implementations", { ...(options.serve ?? []) }]])
+  if (served.has(RegistryProtocol[Actor.ProtocolTypeId].name)) throw new Error("the root serves the registry already")
+  const server = new Server(new Map([...registry.fns(), ...served]))
   server.onDetach.push((link) => registry.dropOwner(link))
   const directory = Transport.runtimeDirectory()
   let key: Transport.TreeKey
@@ -524,7 +554,7 @@ export const makeRoot = (options: RootOptions): TreeRuntime => {
     }
     address = parsed
   }
-  return new TreeRuntime(self, undefined, server, {
+  const runtime = new TreeRuntime(self, undefined, server, {
     host: options.host ?? hostIdentity(),
     directory,
     key,
@@ -534,6 +564,21 @@ export const makeRoot = (options: RootOptions): TreeRuntime => {
     maxMessageBytes: defaultMaxMessageBytes,
     limits: Transport.defaultLimits
   }, registry)
+  // the root's own handlers run as an actor's do: they know their actor, and its runtime
+  const scope = Effect.runSync(Scope.make())
+  server.runtime = Effect.runSync(
+    Effect.runtime<Actor.CurrentActor>().pipe(
+      Effect.annotateLogs("actor", format(self)),
+      Effect.provideService(Actor.CurrentActor, Actor.CurrentActor.of({
+        id: self,
+        parent: undefined,
+        scope,
+        cancel: Effect.sync(() => runtime.warn(`the root ${format(self)} is cancelled by its own program, not by a handler`))
+      })),
+      Effect.provideService(ActorRuntimeTag, runtime)
+    )
+  )
+  return runtime
 }
 
 /** The runtime of a root without a layer: made on first use, from the environment. */
