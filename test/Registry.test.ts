@@ -293,6 +293,14 @@ describe("Registry, more of tractor's cases (41, 42)", () => {
       }))
     }))
 
+  it.live("with no runtime (its layer's scope has ended), registry functions fail with a typed error", () =>
+    Effect.gen(function*() {
+      const runtime = yield* Effect.scoped(TreeRuntime.scopedRoot({ name: "gone" }))
+      const error = yield* Effect.flip(Effect.scoped(Effect.provideService(Registry.findActor("x"), TreeRuntime.ActorRuntimeTag, runtime)))
+      assert.instanceOf(error, ActorError.RegistryUnavailable)
+      assert.include(error.message, "is closed")
+    }))
+
   it.live("a stale socket file (a killed listener's) does not block a new listener", () =>
     Effect.gen(function*() {
       const path = Path.join(tempDir("effect-tractor-stale-"), "registry.sock")

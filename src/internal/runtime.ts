@@ -251,8 +251,12 @@ export class TreeRuntime {
     one()
   }
 
+  /** set once the runtime is closed: registry functions then fail with RegistryUnavailable */
+  closed = false
+
   /** Closes the listeners (the socket file goes) and every connection to and from peers. */
   close(): void {
+    this.closed = true
     for (const listener of this.listeners) listener.close()
     this.listeners = []
     for (const peer of [...this.peers.values()]) this.disconnect(peer)
@@ -362,6 +366,9 @@ export class TreeRuntime {
     payload: unknown,
     waitReady = true
   ): Effect.Effect<A, ActorError.RegistryUnavailable> {
+    if (this.closed) {
+      return Effect.fail(this.unavailable(`the actor runtime of ${format(this.self)} is closed (its layer's scope ended)`))
+    }
     return Effect.zipRight(
       waitReady ? this.ready() : Effect.void,
       Effect.suspend(() => {
