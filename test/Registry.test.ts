@@ -23,6 +23,7 @@ import * as Registry from "../src/Registry.ts"
 import * as TreeRuntime from "../src/internal/runtime.ts"
 import { Peers } from "./fixtures/peers.ts"
 import { Echo } from "./fixtures/protocols.ts"
+import { DialogService } from "./fixtures/dialogService.ts"
 import { StreamService } from "./fixtures/streamService.ts"
 import { EchoLive } from "./fixtures/echo.ts"
 import { checkOrphansAfterEach, echoModule, fixture, isAlive, tempDir } from "./utils/index.ts"
@@ -292,6 +293,26 @@ describe("Registry, more of tractor's cases (41, 42)", () => {
         yield* within(100, "its actor unregistered", Effect.map(inHere, (r) => !r))
       }))
     }))
+
+  it.live("a connection that breaks mid-dialog fails the handler's own receive with TransportClosed, so it can react", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const child = yield* Nursery.spawn(nursery, "dialogs", { modules: [fixture("dialogService.ts")] })
+        const file = Path.join(tempDir("effect-tractor-break-"), "outcome")
+        const runtime = yield* TreeRuntime.current
+        yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
+          const peer = Option.getOrThrow(yield* Registry.findActor("dialogs"))
+          yield* Portal.openDialog(peer, DialogService.noticeBreak, file, (dialog) =>
+            Effect.zipRight(dialog.openStream(), Effect.never))
+        })))
+        yield* within(2000, "the dialog is open", Effect.sync(() => runtime.connectionTo(child.actor.uid) !== undefined))
+        yield* Effect.sleep("100 millis")
+        // the connection breaks under the dialog, from this side
+        runtime.disconnect(runtime.connectionTo(child.actor.uid)!)
+        yield* within(2000, "the handler wrote its outcome", Effect.sync(() => Fs.existsSync(file)))
+        assert.strictEqual(Fs.readFileSync(file, "utf8"), "TransportClosed")
+      })
+    ))
 
   it.live("with no runtime (its layer's scope has ended), registry functions fail with a typed error", () =>
     Effect.gen(function*() {

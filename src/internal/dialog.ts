@@ -17,6 +17,9 @@ import { defaultWindow, Inbox, type Names, Outbox, type Wire } from "./flow.js"
 import type { Endpoint, Link } from "./link.js"
 import { Signal } from "./signal.js"
 
+/** how long a handler whose connection broke has to react to its failing stream */
+const brokenLinkGraceMillis = 500
+
 const misuse = (wire: Wire, names: Names, what: string) =>
   new ActorError.DialogMisuse({
     actor: wire.self,
@@ -145,14 +148,20 @@ export class ChildDialog extends DialogEnd implements Actor.ActorContext<unknown
     return Effect.interrupt
   })
 
-  /** The parent's side failed (or the link broke): that error reaches our stream, our work stops. */
-  onAbort(error: unknown) {
+  /**
+   * The parent's side failed (or the link broke): that error reaches our stream, our work stops. A
+   * broken link first fails the handler's own `send`/`receive` with `TransportClosed`, so it can
+   * react; a handler still running after the grace period is interrupted.
+   */
+  onAbort(error: unknown): boolean {
     this.end(error)
     const fiber = this.link.running.get(this.id)
-    if (fiber !== undefined) {
-      if (!this.link.interruptedBy.has(this.id)) this.link.interruptedBy.set(this.id, this.link.peer)
-      fiber.unsafeInterruptAsFork(FiberId.none)
-    }
+    if (fiber === undefined) return false
+    if (!this.link.interruptedBy.has(this.id)) this.link.interruptedBy.set(this.id, this.link.peer)
+    if (error instanceof ActorError.TransportClosed) {
+      setTimeout(() => fiber.unsafeInterruptAsFork(FiberId.none), brokenLinkGraceMillis).unref()
+    } else fiber.unsafeInterruptAsFork(FiberId.none)
+    return true
   }
 }
 

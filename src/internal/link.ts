@@ -23,7 +23,8 @@ export interface Endpoint {
   onYield?(values: ReadonlyArray<unknown>): void
   onStop?(): void
   onCredit?(n: number): void
-  onAbort?(error: unknown): void
+  /** the other side failed, or the link broke; true when the endpoint ends the call's fiber itself */
+  onAbort?(error: unknown): boolean | void
 }
 
 /** @internal the side of a link that started calls: it gets their answers */
@@ -161,7 +162,8 @@ export class Link extends Framing {
       case "Started":
         return this.endpoints.get(msg.id)?.onStarted?.(msg.value)
       case "Abort":
-        return this.endpoints.get(msg.id)?.onAbort?.(msg.error)
+        this.endpoints.get(msg.id)?.onAbort?.(msg.error)
+        return
       case "Tick":
         return
       default:
@@ -215,9 +217,10 @@ export class Link extends Framing {
     this.closedWith = closed
     this.sealed = true
     this.caller.closeAll(closed)
-    for (const endpoint of this.endpoints.values()) endpoint.onAbort?.(closed)
+    const ending = new Set<number>()
+    for (const [id, endpoint] of this.endpoints) if (endpoint.onAbort?.(closed) === true) ending.add(id)
     this.endpoints.clear()
-    for (const fiber of this.running.values()) fiber.unsafeInterruptAsFork(FiberId.none)
+    for (const [id, fiber] of this.running) if (!ending.has(id)) fiber.unsafeInterruptAsFork(FiberId.none)
     this.server.detach(this)
     this.connection.destroy()
     this.hooks.onClose()
