@@ -15,8 +15,8 @@
  * - call: caller `Call` -> callee `Success` | `Failure` (exactly one);
  * - cancel one call: caller `Interrupt` -> callee ends the handler and answers the call with
  *   `Failure(Interrupted)` (or its real outcome if it finished first): the answer is the ack;
- * - cancel the actor: `Cancel` -> callee ends every call, runs its finalizers, answers `CancelAck`
- *   and exits. A `CancelAck` nobody asked for announces a self-cancel.
+ * - cancel the actor: `Cancel` -> callee says `Cancelling` at once, ends every call, runs its
+ *   finalizers, answers `CancelAck` and exits. A `CancelAck` nobody asked for announces a self-cancel.
  * - server stream: `Call` + `Credit` -> `Yield`* -> `Success` | `Failure`; the callee never has more
  *   elements in flight than the caller granted (`Credit`), and a `Yield` carries a batch.
  * - dialog: `Call` -> `Started` (or `Failure`) -> `Yield`/`Credit`/`Stop` both ways -> `Success` |
@@ -206,6 +206,22 @@ export const Interrupt = Schema.TaggedStruct("Interrupt", { id: CallId })
 export const Cancel = Schema.TaggedStruct("Cancel", { canceller: ActorId })
 
 /**
+ * Child -> parent, at once when a cancel begins (asked for, or its own): the actor heard it and is
+ * running its finalizers. An actor that never says so within the grace period is stuck in
+ * synchronous code, and its parent's teardown goes straight to SIGKILL.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const heard = Message.Cancelling.make({ canceller: { name: "root", uid: "u", pid: 1 } })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Cancelling = Schema.TaggedStruct("Cancelling", { canceller: ActorId })
+
+/**
  * Child -> parent: the actor finished cancelling (asked by `canceller`) and is exiting.
  *
  * @example
@@ -316,6 +332,7 @@ export const Message = Schema.Union(
   Failure,
   Interrupt,
   Cancel,
+  Cancelling,
   CancelAck,
   Started,
   Yield,

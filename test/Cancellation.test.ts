@@ -38,6 +38,8 @@ const supervisionModule = fixture("supervision.ts")
 /** Short ladder periods so that riding the ladder to SIGKILL takes 0.5 s. */
 const fastLadder = { gracePeriod: "200 millis", termPeriod: "300 millis", cancelAckTimeout: "100 millis" } as const
 const ladderMillis = 200 + 300
+/** an actor that never acknowledged the cancel request is killed after the grace period alone */
+const graceMillis = 200
 /** Room for a loaded 2-core machine. */
 const slackMillis = 1500
 
@@ -178,9 +180,28 @@ describe("Cancellation", () => {
       }))
       const elapsed = Date.now() - closing
       assert.isFalse(isAlive(pid), "the stuck actor survived the ladder")
-      // it was deaf to the cancel request and to SIGTERM: only SIGKILL, after both periods, ends it
-      assert.isAtLeast(elapsed, ladderMillis - 20)
-      assert.isBelow(elapsed, 100 + ladderMillis + slackMillis)
+      // deaf to the cancel request, it never acknowledged it: SIGKILL right after the grace period,
+      // without waiting out the term period for a SIGTERM handler its blocked loop cannot run
+      assert.isAtLeast(elapsed, graceMillis - 20)
+      assert.isBelow(elapsed, ladderMillis)
+    }))
+
+  it.live("an actor that acknowledged the cancel keeps the term period for its finalizers", () =>
+    Effect.gen(function*() {
+      const file = Path.join(tempDir("effect-tractor-linger-"), "finalized")
+      let closing = 0
+      const pid = yield* Effect.scoped(Effect.gen(function*() {
+        const nursery = yield* Nursery.make({ gracePeriod: "100 millis", termPeriod: "3 seconds" })
+        const portal = yield* Nursery.spawn(nursery, "lingering", { modules: [echoModule] })
+        yield* Portal.call(portal, Echo.lingerOnExit, { file, ms: 600 })
+        closing = Date.now()
+        return portal.actor.pid
+      }))
+      const elapsed = Date.now() - closing
+      assert.isFalse(isAlive(pid))
+      // past the grace period (SIGTERM), its 600 ms finalizer ran to its end: no SIGKILL cut it short
+      assert.strictEqual(Fs.readFileSync(file, "utf8"), "finalized")
+      assert.isAtLeast(elapsed, 550)
     }))
 
   it.live("fails with ActorTooSlow when the cancel ack times out and still closes the nursery", () =>
@@ -216,9 +237,9 @@ describe("Cancellation", () => {
       }
       assert.isAtLeast(failedAt - askedAt, 190)
       assert.isFalse(isAlive(actor!.pid))
-      // escalated to signals: SIGTERM, then SIGKILL, no deadlock
-      assert.isAtLeast(closed - failedAt, ladderMillis - 20)
-      assert.isBelow(closed - failedAt, 100 + ladderMillis + slackMillis)
+      // escalated to SIGKILL after the grace period (the request was never acknowledged), no deadlock
+      assert.isAtLeast(closed - failedAt, graceMillis - 20)
+      assert.isBelow(closed - failedAt, 100 + graceMillis + slackMillis)
     }))
 
   it.live("gives pending calls ContextCancelled by the actor itself when it cancels itself", () =>

@@ -92,6 +92,6 @@ describe("Nursery", () => {
         Effect.provide(Logger.replace(Logger.defaultLogger, capture))
       ))
       assert.isTrue(Exit.isFailure(exit))
-      assert.isTrue(logged.some((line) => /still alive 100 ms after SIGTERM: SIGKILL/.test(line)), logged.join("\n"))
+      assert.isTrue(logged.some((line) => /did not acknowledge the cancel request within 50 ms .*: SIGKILL/.test(line)), logged.join("\n"))
     }))
 })

@@ -133,6 +133,8 @@ export class ActorProcess implements Peer {
   exitInfo: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined
   /** true once an exit is expected: a cancel was requested or announced */
   stopping = false
+  /** true once the actor said it is cancelling (its event loop runs: it can run its finalizers) */
+  cancelling = false
   ready = false
   /** what the child said when it was ready: what it serves, and where peers reach it */
   served: { readonly protocols: ReadonlyArray<string>; readonly addresses: ReadonlyArray<string> } = {
@@ -174,6 +176,7 @@ export class ActorProcess implements Peer {
     this.link = new Link(fromSocket(socket), options.parent, this.id, options.settings.maxMessageBytes, {
       onControl: (msg) => {
         if (msg._tag === "CancelAck") this.stopping = true
+        if (msg._tag === "Cancelling") this.cancelling = true
         for (const waiter of this.controlWaiters) waiter(msg)
       },
       onProtocolError: (message) => Effect.runFork(Effect.logWarning(message)),
@@ -386,6 +389,15 @@ export class ActorProcess implements Peer {
       this.link.send({ _tag: "Cancel", canceller: this.options.parent })
       this.link.flush()
       if (yield* this.waitExit(graceMillis)) return
+      if (!this.cancelling) {
+        // it never heard the request: stuck in synchronous code, it could run no finalizer anyway
+        yield* Effect.logWarning(
+          `actor ${format(this.id)} did not acknowledge the cancel request within ${graceMillis} ms ` +
+            `(stuck in synchronous code?): SIGKILL`
+        )
+        this.kill("SIGKILL")
+        return yield* this.waitExit(Infinity)
+      }
       yield* Effect.logDebug(`actor ${format(this.id)} still alive ${graceMillis} ms after the cancel request: SIGTERM`)
       this.kill("SIGTERM")
       if (yield* this.waitExit(termMillis)) return

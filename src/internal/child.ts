@@ -146,6 +146,9 @@ export const main = async (modules: Modules): Promise<void> => {
   shutdown = (canceller, requester) => {
     if (stopping) return
     stopping = true
+    // the parent learns at once that this actor heard it: its teardown then waits for the finalizers
+    link.send({ _tag: "Cancelling", canceller })
+    link.flush()
     server.canceller = canceller
     Effect.runFork(
       Fiber.interruptAll(server.running()).pipe(

@@ -52,6 +52,7 @@ export type Control =
   | typeof Message.Ready.Type
   | typeof Message.BootFailed.Type
   | typeof Message.Cancel.Type
+  | typeof Message.Cancelling.Type
   | typeof Message.CancelAck.Type
 
 /** @internal */
