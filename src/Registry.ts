@@ -36,9 +36,6 @@ export interface Entry {
 const warnRaced = (error: unknown) =>
   Effect.runFork(Effect.logWarning(`a call to a peer failed while it was being interrupted: ${String(error)}`))
 
-/** This process's runtime (a root starts its registry on first use) */
-const runtime: Effect.Effect<TreeRuntime.TreeRuntime> = TreeRuntime.current
-
 /**
  * Connects to the first entry that answers; an entry whose actor is gone is removed from the
  * registry on the way (a dead address).
@@ -85,7 +82,10 @@ import * as Effect from "effect/Effect"
 export const findActor = (
   name: string
 ): Effect.Effect<Option.Option<Portal.Portal>, ActorError.RegistryUnavailable, Scope.Scope> =>
-  Effect.flatMap(runtime, (runtime) => Effect.flatMap(runtime.find(name), (entries) => connectFirst(runtime, entries)))
+  Effect.flatMap(
+    TreeRuntime.current,
+    (runtime) => Effect.flatMap(runtime.find(name), (entries) => connectFirst(runtime, entries))
+  )
 
 /**
  * A portal to an actor registered under `name`, waiting for one to register if there is none yet;
@@ -111,7 +111,7 @@ export const waitForActor = (
   options?: { readonly timeout?: Duration.DurationInput | undefined }
 ): Effect.Effect<Portal.Portal, ActorError.ActorNotFound | ActorError.RegistryUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
-    const tree = yield* runtime
+    const tree = yield* TreeRuntime.current
     const millis = options?.timeout === undefined ? Infinity : Duration.toMillis(Duration.decode(options.timeout))
     const deadline = Date.now() + millis
     while (true) {
@@ -146,6 +146,6 @@ import * as Effect from "effect/Effect"
  * @category finding
  */
 export const list: Effect.Effect<ReadonlyArray<Entry>, ActorError.RegistryUnavailable> = Effect.flatMap(
-  runtime,
+  TreeRuntime.current,
   (runtime) => runtime.list
 )

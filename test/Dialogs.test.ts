@@ -865,20 +865,31 @@ describe("Dialogs", () => {
     }
   })
 
+  /**
+   * Opens `dieAfterOpen` (the child opens its stream, sends one element, then SIGKILLs itself) in a
+   * nursery with no body to interrupt, so what is observed is the dialog's own outcome.
+   */
+  const withDier = <A, E>(
+    body: (dialog: Actor.DialogHandle<void, never, number, void, never>) => Effect.Effect<A, E>
+  ) =>
+    Effect.scoped(Effect.gen(function*() {
+      const nursery = yield* Nursery.make()
+      const portal = yield* Nursery.spawn(nursery, "dier", { modules: [dialogModule] })
+      const exit = yield* Effect.exit(
+        Portal.openDialog(portal, DialogService.dieAfterOpen, undefined, body).pipe(Effect.timeout("10 seconds"))
+      )
+      return [exit, portal.actor.pid] as const
+    }))
+
   it.live("fails the dialog with TransportClosed when the child's process dies after opening a stream (case 40)", () =>
     Effect.gen(function*() {
       const start = Date.now()
-      const [exit, pid] = yield* Effect.scoped(Effect.gen(function*() {
-        // no nursery body to interrupt: what we observe is the dialog's own failure
-        const nursery = yield* Nursery.make()
-        const portal = yield* Nursery.spawn(nursery, "dier", { modules: [dialogModule] })
-        const exit = yield* Effect.exit(Portal.openDialog(portal, DialogService.dieAfterOpen, undefined, (dialog) =>
-          Effect.gen(function*() {
-            const stream = yield* dialog.openStream()
-            return yield* Stream.runCollect(stream.receive)
-          })).pipe(Effect.timeout("10 seconds")))
-        return [exit, portal.actor.pid] as const
-      }))
+      const [exit, pid] = yield* withDier((dialog) =>
+        Effect.gen(function*() {
+          const stream = yield* dialog.openStream()
+          return yield* Stream.runCollect(stream.receive)
+        })
+      )
       const error = soleFailure(exit)
       assert.instanceOf(error, ActorError.TransportClosed, String(error))
       assert.strictEqual((error as ActorError.TransportClosed).actor.pid, pid)
@@ -889,20 +900,16 @@ describe("Dialogs", () => {
   it.live("a broken connection fails the body's own receive with TransportClosed, so the body can react", () =>
     Effect.gen(function*() {
       const seen: Array<unknown> = []
-      const [exit, pid] = yield* Effect.scoped(Effect.gen(function*() {
-        const nursery = yield* Nursery.make()
-        const portal = yield* Nursery.spawn(nursery, "dier", { modules: [dialogModule] })
-        const exit = yield* Effect.exit(Portal.openDialog(portal, DialogService.dieAfterOpen, undefined, (dialog) =>
-          Effect.gen(function*() {
-            const stream = yield* dialog.openStream()
-            const received = yield* Effect.either(Stream.runCollect(stream.receive))
-            // the body is still running here: it saw the failure and reacts to it
-            seen.push(received._tag === "Left" ? received.left : "no failure")
-            seen.push(yield* Effect.either(stream.send(1 as never)).pipe(Effect.map((e) => e._tag === "Left" ? e.left : "sent")))
-            return "reacted"
-          })).pipe(Effect.timeout("10 seconds")))
-        return [exit, portal.actor.pid] as const
-      }))
+      const [exit, pid] = yield* withDier((dialog) =>
+        Effect.gen(function*() {
+          const stream = yield* dialog.openStream()
+          const received = yield* Effect.either(Stream.runCollect(stream.receive))
+          // the body is still running here: it saw the failure and reacts to it
+          seen.push(received._tag === "Left" ? received.left : "no failure")
+          seen.push(yield* Effect.either(stream.send(1 as never)).pipe(Effect.map((e) => e._tag === "Left" ? e.left : "sent")))
+          return "reacted"
+        })
+      )
       assert.strictEqual(seen.length, 2, "the body was interrupted before it could react")
       assert.instanceOf(seen[0], ActorError.TransportClosed, String(seen[0]))
       assert.instanceOf(seen[1], ActorError.TransportClosed, String(seen[1]))

@@ -5,7 +5,6 @@
  */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Path from "node:path"
 import * as Readline from "node:readline"
 import * as Url from "node:url"
@@ -26,7 +25,7 @@ import { Echo } from "./fixtures/protocols.ts"
 import { DialogService } from "./fixtures/dialogService.ts"
 import { StreamService } from "./fixtures/streamService.ts"
 import { EchoLive } from "./fixtures/echo.ts"
-import { checkOrphansAfterEach, echoModule, fixture, isAlive, tempDir } from "./utils/index.ts"
+import { checkOrphansAfterEach, closesWithoutAnswer, echoModule, fixture, isAlive, tempDir } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -222,14 +221,7 @@ describe("Registry", () => {
     Effect.gen(function*() {
       const runtime = yield* TreeRuntime.current
       const address = (yield* Effect.orDie(runtime.listen))[0]!.slice("unix:".length)
-      const closed = yield* Effect.promise(() =>
-        new Promise<boolean>((resolve) => {
-          const socket = Net.connect(address)
-          socket.on("connect", () => socket.write(`{"_tag":"Call","id":1,"protocol":"effect-tractor/Registry","fn":"list"}\n`))
-          socket.on("data", () => resolve(false))
-          socket.on("close", () => resolve(true))
-        })
-      )
+      const closed = yield* closesWithoutAnswer(address, `{"_tag":"Call","id":1,"protocol":"effect-tractor/Registry","fn":"list"}\n`)
       assert.isTrue(closed, "the listener answered a peer that never said Hello")
     }))
 })
@@ -343,15 +335,7 @@ describe("Registry, more of tractor's cases (41, 42)", () => {
     Effect.gen(function*() {
       const runtime = yield* TreeRuntime.current
       const address = (yield* Effect.orDie(runtime.listen))[0]!.slice("unix:".length)
-      const closed = yield* Effect.promise(() =>
-        new Promise<boolean>((resolve) => {
-          const socket = Net.connect(address)
-          socket.on("error", () => {})
-          socket.on("connect", () => socket.write("x".repeat(64 * 1024)))
-          socket.on("data", () => resolve(false))
-          socket.on("close", () => resolve(true))
-        })
-      )
+      const closed = yield* closesWithoutAnswer(address, "x".repeat(64 * 1024))
       assert.isTrue(closed)
       assert.isTrue(Option.isSome(yield* Effect.scoped(Registry.findActor("root"))))
     }))

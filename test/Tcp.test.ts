@@ -21,7 +21,7 @@ import * as Registry from "../src/Registry.ts"
 import * as TreeRuntime from "../src/internal/runtime.ts"
 import * as Transport from "../src/internal/transport.ts"
 import { Echo } from "./fixtures/protocols.ts"
-import { checkOrphansAfterEach, echoModule, tempDir } from "./utils/index.ts"
+import { checkOrphansAfterEach, echoModule, freePort, tempDir } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -37,15 +37,6 @@ const root = (options: TreeRuntime.RootOptions) => {
   roots.push(runtime)
   return runtime
 }
-
-const freePort = Effect.promise(() =>
-  new Promise<number>((resolve) => {
-    const probe = Net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as Net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
-)
 
 const newKey = () => Crypto.randomBytes(32).toString("base64")
 const self = { name: "test", uid: "t", pid: process.pid }

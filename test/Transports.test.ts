@@ -6,7 +6,6 @@
  * peer that dies mid-call must look the same through both.
  */
 import * as Crypto from "node:crypto"
-import * as Net from "node:net"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -24,7 +23,7 @@ import * as TreeRuntime from "../src/internal/runtime.ts"
 import { DialogService } from "./fixtures/dialogService.ts"
 import { Boom, Echo, Unserved } from "./fixtures/protocols.ts"
 import { StreamService } from "./fixtures/streamService.ts"
-import { checkOrphansAfterEach, echoModule, fixture, isAlive } from "./utils/index.ts"
+import { checkOrphansAfterEach, echoModule, fixture, freePort, isAlive } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -34,13 +33,7 @@ const modules = [echoModule, fixture("streamService.ts"), fixture("dialogService
  * Two roots as two hosts: "here" serves the registry over TCP and its actors accept peers over TCP
  * too; "there" (another host identity) joins that registry with the same key. Made once per file.
  */
-const twoHosts = Effect.runSync(Effect.cached(Effect.promise(async () => {
-  const port = await new Promise<number>((resolve) => {
-    const probe = Net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as Net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
+const twoHosts = Effect.runSync(Effect.cached(Effect.map(freePort, (port) => {
   const key = Crypto.randomBytes(32).toString("base64")
   const registry = `tcp:127.0.0.1:${port}`
   const here = TreeRuntime.makeRoot({ name: "here", registry, key, tcpHost: "127.0.0.1" })

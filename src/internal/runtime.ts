@@ -232,10 +232,8 @@ export class TreeRuntime {
    * 200 ms later).
    */
   end(done: () => void): void {
-    for (const listener of this.listeners) listener.close()
-    this.listeners = []
-    const links = [...this.accepted, ...[...this.peers.values()].map((p) => p.link)]
-    if (this.registryLink !== undefined) links.push(this.registryLink.link)
+    this.closeListeners()
+    const links = this.connections()
     let left = links.length + 1
     const timer = setTimeout(() => {
       left = 0
@@ -257,11 +255,20 @@ export class TreeRuntime {
   /** Closes the listeners (the socket file goes) and every connection to and from peers. */
   close(): void {
     this.closed = true
+    this.closeListeners()
+    for (const link of this.connections()) link.close("the actor is closing")
+  }
+
+  private closeListeners(): void {
     for (const listener of this.listeners) listener.close()
     this.listeners = []
-    for (const peer of [...this.peers.values()]) this.disconnect(peer)
-    for (const link of [...this.accepted]) link.close("the actor is closing")
-    this.registryLink?.link.close("the actor is closing")
+  }
+
+  /** Every connection to and from peers, the registry's included. */
+  private connections(): Array<Link> {
+    const links = [...this.accepted, ...[...this.peers.values()].map((peer) => peer.link)]
+    if (this.registryLink !== undefined) links.push(this.registryLink.link)
+    return links
   }
 
   /** TCP links tick: a peer silent for `tickMillis` is down, its calls fail with TransportClosed. */

@@ -233,7 +233,9 @@ export const listen = (
   limits: Limits = defaultLimits
 ): Effect.Effect<Listener, ActorError.TransportClosed> =>
   Effect.async<Listener, ActorError.TransportClosed>((resume) => {
-    let whereBound = () => formatAddress(address)
+    // where it listens: a TCP port asked as 0 is known once it listens
+    let bound: Address = address
+    const whereBound = () => formatAddress(bound)
     const onSocket = (socket: Net.Socket, deadline: number) => {
       const where = whereBound()
       socket.on("error", () => {})
@@ -279,8 +281,6 @@ export const listen = (
       server = tlsServer
     }
     server.maxConnections = limits.maxConnections
-    let bound: Address = address
-    whereBound = () => formatAddress(bound)
     const listener: Listener = {
       get address() {
         return bound

@@ -7,6 +7,7 @@ import { removeTempDirs } from "./fixtures.ts"
 import { assertNoOrphans } from "./processes.ts"
 
 export * from "./fixtures.ts"
+export * from "./net.ts"
 export * from "./processes.ts"
 
 /** After every test of the file: no process of this test process's tree may be left alive. */
