@@ -11,6 +11,7 @@ import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import * as Scope from "effect/Scope"
 import type * as ActorError from "./ActorError.js"
+import type * as Supervision from "./Supervision.js"
 import * as Ids from "./internal/actorId.js"
 import { jsonProblem } from "./internal/jsonSafe.js"
 
@@ -33,6 +34,28 @@ export const ActorId: Schema.Schema<Ids.ActorId, Ids.ActorId> = Ids.ActorId
  * @category models
  */
 export type ActorId = Ids.ActorId
+
+/**
+ * How an actor process ended, as its parent saw it: the exit code or the signal, whether the exit
+ * was asked for (a cancel, a teardown, or the actor cancelling itself), and a sentence for logs.
+ * `Portal.awaitExit` completes with it; supervision events carry it.
+ *
+ * @example
+ * ```ts
+ * import * as Actor from "effect-tractor/Actor"
+ *
+ * const crashed = (exit: Actor.ActorExit) => !exit.expected && exit.code !== 0
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const ActorExit: Schema.Schema<Ids.ActorExit, Ids.ActorExit> = Ids.ActorExit
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ActorExit = Ids.ActorExit
 
 /**
  * Renders an actor id as `name@pid`, the way process titles and logs show it.
@@ -671,13 +694,17 @@ export const isProtocol = (u: unknown): u is Protocol.Any => Predicate.hasProper
 
 /**
  * The errors a handler may fail with besides its declared error: errors from calls to other
- * actors, from spawning and from misusing a dialog. They reach the caller boxed as
+ * actors, from spawning, from a nested nursery that gave up, and from misusing a dialog. They reach the caller boxed as
  * `RemoteActorError`, relay path extended.
  *
  * @since 0.1.0
  * @category models
  */
-export type Relayable = ActorError.ActorError | ActorError.SpawnError | ActorError.DialogMisuse
+export type Relayable =
+  | ActorError.ActorError
+  | ActorError.SpawnError
+  | ActorError.DialogMisuse
+  | Supervision.RestartIntensityExceeded
 
 /**
  * Handlers for every function of a protocol. Each must return an `Effect` (a `Stream` for stream

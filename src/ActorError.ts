@@ -242,7 +242,15 @@ export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>("effect
  */
 export class TransportClosed extends Schema.TaggedError<TransportClosed>("effect-tractor/TransportClosed")(
   "TransportClosed",
-  { actor: ActorId, reason: Schema.String, message: Schema.String }
+  {
+    actor: ActorId,
+    reason: Schema.String,
+    message: Schema.String,
+    /** the exit code of the actor's process, when it exited (children only) */
+    exitCode: Schema.optional(Schema.Number),
+    /** the signal that ended the actor's process, when one did (children only) */
+    signal: Schema.optional(Schema.String)
+  }
 ) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId

@@ -9,11 +9,13 @@ import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
 import * as Predicate from "effect/Predicate"
+import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type * as Actor from "./Actor.js"
 import type * as ActorError from "./ActorError.js"
 import * as internal from "./internal/nursery.js"
 import type * as Portal from "./Portal.js"
+import type * as Supervision from "./Supervision.js"
 
 /**
  * @since 0.1.0
@@ -69,6 +71,13 @@ export declare namespace Nursery {
      * `SpawnError` instead of exhausting the machine. Only the nursery's own option counts.
      */
     readonly maxActors?: number | undefined
+    /**
+     * How the nursery supervises its children (a `Supervision` policy): with one, children are
+     * restarted by their restart type and the nursery fails with `RestartIntensityExceeded` only
+     * when they restart too often; portals then name the child's slot and survive restarts.
+     * Without one: one-cancels-all. Only the nursery's own option counts.
+     */
+    readonly supervision?: Supervision.Policy | undefined
   }
 
   /**
@@ -96,6 +105,17 @@ export declare namespace Nursery {
     readonly execArgv?: ReadonlyArray<string> | undefined
     /** Working directory of the child. */
     readonly cwd?: string | undefined
+    /**
+     * When a supervising nursery restarts this child (default `permanent`): `permanent` always,
+     * `transient` after a crash only, `temporary` never. In a nursery without supervision, a
+     * `temporary` child's crash does not fail the nursery.
+     */
+    readonly restart?: Supervision.Restart | undefined
+    /**
+     * How this child is stopped: `brutal` (SIGKILL at once), a duration (its grace period after the
+     * cancel request) or `infinity` (no signals: wait for its finalizers).
+     */
+    readonly shutdown?: Supervision.Shutdown | undefined
   }
 }
 
@@ -160,7 +180,11 @@ export const make: <E = never>(options?: Nursery.Options) => Effect.Effect<Nurse
 export const open: <A, E, R, TE = never>(
   body: (nursery: Nursery<TE>) => Effect.Effect<A, E, R>,
   options?: Nursery.Options
-) => Effect.Effect<A, E | TE | ActorError.TransportClosed, Exclude<R, Scope.Scope>> = internal.open as any
+) => Effect.Effect<
+  A,
+  E | TE | ActorError.TransportClosed | Supervision.RestartIntensityExceeded,
+  Exclude<R, Scope.Scope>
+> = internal.open as any
 
 /**
  * Starts an actor process serving the protocols of `options.modules` and waits for its ready
@@ -250,7 +274,9 @@ export const fork: {
  * @since 0.1.0
  * @category tasks
  */
-export const join: <E>(self: Nursery<E>) => Effect.Effect<void, E | ActorError.TransportClosed> = ((
+export const join: <E>(
+  self: Nursery<E>
+) => Effect.Effect<void, E | ActorError.TransportClosed | Supervision.RestartIntensityExceeded> = ((
   self: Nursery<any>
 ) => internal.join(impl(self))) as any
 
@@ -269,3 +295,48 @@ export const join: <E>(self: Nursery<E>) => Effect.Effect<void, E | ActorError.T
  * @category lifecycle
  */
 export const cancel = <E>(self: Nursery<E>): Effect.Effect<void> => internal.cancel(impl(self))
+
+/**
+ * Stops one child for good (OTP's `terminate_child`): it is torn down with its ladder and never
+ * restarted, whatever its restart type. Its portal then fails with `TransportClosed`.
+ *
+ * @example
+ * ```ts
+ * import * as Nursery from "effect-tractor/Nursery"
+ * import * as Portal from "effect-tractor/Portal"
+ *
+ * declare const nursery: Nursery.Nursery
+ * declare const worker: Portal.Portal
+ * const retire = Nursery.stopChild(nursery, worker)
+ * ```
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const stopChild: {
+  (portal: Portal.Portal): <E>(self: Nursery<E>) => Effect.Effect<void>
+  <E>(self: Nursery<E>, portal: Portal.Portal): Effect.Effect<void>
+} = dual(2, (self: Nursery<any>, portal: Portal.Portal) => internal.stopChild(impl(self), portal as any)) as any
+
+/**
+ * Subscribes to what the nursery's supervisor does: children started, exited (with their
+ * structured exit and whether they restart), restarts, and giving up. Events published after the
+ * subscription are kept until read; the queue ends with the nursery.
+ *
+ * @example
+ * ```ts
+ * import * as Nursery from "effect-tractor/Nursery"
+ * import * as Effect from "effect/Effect"
+ * import * as Queue from "effect/Queue"
+ *
+ * const program = Nursery.open((nursery) =>
+ *   Effect.gen(function*() {
+ *     const events = yield* Nursery.events(nursery)
+ *     const first = yield* Queue.take(events)
+ *   })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category supervision
+ */
+export const events = <E>(self: Nursery<E>): Effect.Effect<Queue.Dequeue<Supervision.Event>, never, Scope.Scope> =>
+  internal.events(impl(self))

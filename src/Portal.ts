@@ -213,6 +213,24 @@ export const cancelActor = (
   )
 
 /**
+ * Waits until the actor behind the portal is gone and completes with how it ended (OTP's
+ * `monitor`, Akka's `watch`): for a child, its exit code or signal; for an actor found by name,
+ * the end of the connection. A portal to a supervised child watches its current incarnation.
+ *
+ * @example
+ * ```ts
+ * import * as Portal from "effect-tractor/Portal"
+ * import * as Effect from "effect/Effect"
+ *
+ * declare const portal: Portal.Portal
+ * const report = Effect.map(Portal.awaitExit(portal), (exit) => `${exit.actor.name}: ${exit.reason}`)
+ * ```
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const awaitExit = (self: Portal): Effect.Effect<Actor.ActorExit> => impl(self).awaitExit()
+
+/**
  * A layer that spawns an actor serving `protocol` and provides its typed client as the protocol's
  * service, so application code can `yield* Primes`. The actor lives as long as the layer.
  *

@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as ActorError from "../ActorError.js"
-import { type ActorId, format } from "./actorId.js"
+import { type ActorExit, type ActorId, exitReason, format } from "./actorId.js"
 import { childEntry } from "./bundle.js"
 import { type Spec, specVariable, type TreeSpec } from "./child.js"
 import { guardedCommand } from "./deathSignal.js"
@@ -20,7 +20,10 @@ import { servesNothing } from "./server.js"
 
 /** @internal resolved timing and limits of one child */
 export interface Settings {
+  /** how long the actor has after the cancel request (Infinity: as long as it takes) */
   readonly graceMillis: number
+  /** skip the cancel request and the periods: SIGKILL at once (a `brutal` shutdown) */
+  readonly brutal?: boolean | undefined
   readonly termMillis: number
   readonly readyTimeoutMillis: number
   readonly cancelAckTimeoutMillis: number
@@ -142,8 +145,11 @@ export class ActorProcess implements Peer {
     addresses: []
   }
   teardownFiber: Fiber.RuntimeFiber<void> | undefined
-  onCrash: (error: ActorError.TransportClosed) => void = () => {}
+  /** called once the actor is gone after it was ready, with the error its pending calls got */
+  onGone: (error: ActorError.TransportClosed) => void = () => {}
   onExit: () => void = () => {}
+  /** called in the very callback that makes the actor ready */
+  onReady: () => void = () => {}
   private readonly exitWaiters = new Set<() => void>()
   private readonly controlWaiters = new Set<(msg: Control) => void>()
   private spawnError: Error | undefined
@@ -208,6 +214,30 @@ export class ActorProcess implements Peer {
     this.link.connection.unref()
   }
 
+  /** How the process ended, once it has (see `awaitExit`). */
+  exit(): ActorExit | undefined {
+    const info = this.exitInfo
+    if (info === undefined) return undefined
+    return {
+      actor: this.id,
+      code: info.code,
+      signal: info.signal,
+      expected: this.stopping,
+      reason: this.spawnError !== undefined && info.code === null && info.signal === null
+        ? `it could not start: ${this.spawnError.message}`
+        : exitReason(info.code, info.signal)
+    }
+  }
+
+  /** Completes with the structured exit once the process has exited (a monitor). */
+  awaitExit(): Effect.Effect<ActorExit> {
+    return Effect.async<ActorExit>((resume) => {
+      const onExit = () => resume(Effect.succeed(this.exit()!))
+      this.whenExited(onExit)
+      return Effect.sync(() => this.exitWaiters.delete(onExit))
+    })
+  }
+
   private markExited(code: number | null, signal: NodeJS.Signals | null) {
     if (this.exitInfo !== undefined) return
     this.exitInfo = { code, signal }
@@ -227,18 +257,16 @@ export class ActorProcess implements Peer {
   private closeLink() {
     if (this.link.closedWith !== undefined) return
     const info = this.exitInfo
-    const reason = info === undefined
-      ? "its connection closed"
-      : info.signal !== null
-      ? `it was killed by ${info.signal}`
-      : `it exited with code ${info.code}`
+    const reason = info === undefined ? "its connection closed" : exitReason(info.code, info.signal)
     const error = new ActorError.TransportClosed({
       actor: this.id,
       reason,
-      message: `actor ${format(this.id)} is gone: ${reason}`
+      message: `actor ${format(this.id)} is gone: ${reason}`,
+      ...(info?.code !== undefined && info.code !== null ? { exitCode: info.code } : {}),
+      ...(info?.signal !== undefined && info.signal !== null ? { signal: info.signal } : {})
     })
     this.link.close(reason, error)
-    if (!this.stopping && this.ready) this.onCrash(error)
+    if (this.ready) this.onGone(error)
   }
 
   /** Waits for the ready handshake. */
@@ -268,6 +296,7 @@ export class ActorProcess implements Peer {
           done(() => {
             this.ready = true
             this.served = { protocols: msg.protocols, addresses: msg.addresses ?? [] }
+            this.onReady()
             resume(Exit.void)
           })
         } else if (msg._tag === "BootFailed") {
@@ -381,11 +410,15 @@ export class ActorProcess implements Peer {
   }
 
   private ladder(): Effect.Effect<void> {
-    const { graceMillis, termMillis } = this.options.settings
+    const { brutal, graceMillis, termMillis } = this.options.settings
     return Effect.gen(this, function*() {
       this.stopping = true
       if (this.exitInfo !== undefined) return
       this.ref()
+      if (brutal === true) {
+        this.kill("SIGKILL")
+        return yield* this.waitExit(Infinity)
+      }
       this.link.send({ _tag: "Cancel", canceller: this.options.parent })
       this.link.flush()
       if (yield* this.waitExit(graceMillis)) return

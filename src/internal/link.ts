@@ -208,6 +208,18 @@ export class Link extends Framing {
   // ---------------------------------------------------------------------------
 
   /** Fails every waiting call with one `TransportClosed` and interrupts every served call. */
+  /** Runs `f` once the link has closed (at once if it has). Returns what unregisters it. */
+  whenClosed(f: (closed: ActorError.TransportClosed) => void): () => void {
+    if (this.closedWith !== undefined) {
+      f(this.closedWith)
+      return () => {}
+    }
+    this.closeWaiters.add(f)
+    return () => this.closeWaiters.delete(f)
+  }
+
+  private readonly closeWaiters = new Set<(closed: ActorError.TransportClosed) => void>()
+
   close(reason: string, error?: ActorError.TransportClosed): void {
     if (this.closedWith !== undefined) return
     const closed = error ?? new ActorError.TransportClosed({
@@ -225,5 +237,7 @@ export class Link extends Framing {
     this.server.detach(this)
     this.connection.destroy()
     this.hooks.onClose()
+    for (const f of this.closeWaiters) f(closed)
+    this.closeWaiters.clear()
   }
 }

@@ -10,16 +10,21 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
-import { type ActorId, format, makeUid } from "./actorId.js"
+import * as Supervision from "../Supervision.js"
+import { type ActorExit, type ActorId, format, makeUid } from "./actorId.js"
 import { ActorProcess, type Settings } from "./actorProcess.js"
 import * as Bundle from "./bundle.js"
 import * as Main from "./main.js"
 import { defaultMaxMessageBytes } from "./framing.js"
-import { PortalImpl } from "./portal.js"
+import { PortalImpl, type Slot as PortalSlot } from "./portal.js"
+import { decide, type Restart } from "./supervision.js"
 import { treeSpec } from "./child.js"
 import * as TreeRuntime from "./runtime.js"
 import * as Transport from "./transport.js"
@@ -35,10 +40,14 @@ export interface Timings {
   readonly cancelAckTimeout?: Duration.DurationInput | undefined
   readonly maxMessageBytes?: number | undefined
   readonly maxActors?: number | undefined
+  /** the nursery's own option only */
+  readonly supervision?: Supervision.Policy | undefined
 }
 
 /** @internal */
 export interface SpawnOptions extends Timings {
+  readonly restart?: Restart | undefined
+  readonly shutdown?: Supervision.Shutdown | undefined
   readonly modules: ReadonlyArray<Bundle.ModuleSpecifier>
   readonly external?: ReadonlyArray<string> | undefined
   readonly env?: Record<string, string | undefined> | undefined
@@ -49,8 +58,13 @@ export interface SpawnOptions extends Timings {
 const millis = (d: Duration.DurationInput | undefined, fallback: number) =>
   d === undefined ? fallback : Duration.toMillis(Duration.decode(d))
 
-const resolve = (base: Timings, over: Timings): Settings => ({
-  graceMillis: millis(over.gracePeriod ?? base.gracePeriod, 500),
+const resolve = (base: Timings, over: SpawnOptions): Settings => ({
+  graceMillis: over.shutdown === "infinity"
+    ? Infinity
+    : over.shutdown !== undefined && over.shutdown !== "brutal"
+    ? millis(over.shutdown, 500)
+    : millis(over.gracePeriod ?? base.gracePeriod, 500),
+  brutal: over.shutdown === "brutal",
   termMillis: millis(over.termPeriod ?? base.termPeriod, 1600),
   readyTimeoutMillis: millis(over.readyTimeout ?? base.readyTimeout, 30_000),
   cancelAckTimeoutMillis: millis(over.cancelAckTimeout ?? base.cancelAckTimeout, 500),
@@ -60,13 +74,120 @@ const resolve = (base: Timings, over: Timings): Settings => ({
 /** @internal */
 export const defaultMaxActors = 256
 
+/**
+ * @internal a child's place in the nursery: what starts it again, the incarnation running now, and
+ * the portals' calls waiting while it restarts
+ */
+export class ChildSlot implements PortalSlot {
+  current_: ActorProcess | undefined = undefined
+  incarnation = 0
+  removed: string | undefined
+  readonly waiters = new Set<() => void>()
+  driver: Schedule.ScheduleDriver<unknown, unknown, never> | undefined
+
+  constructor(
+    readonly nursery: NurseryImpl,
+    /** unique in the nursery (names need not be) */
+    readonly key: string,
+    readonly name: string,
+    readonly options: SpawnOptions,
+    readonly restart: Restart
+  ) {}
+
+  last!: ActorProcess
+
+  /** The incarnation that just reported ready: from now on its exit is this slot's event. */
+  attach(child: ActorProcess): void {
+    if (this.removed !== undefined) return
+    if (!this.nursery.slots.includes(this)) this.nursery.slots.push(this)
+    this.setCurrent(child)
+  }
+
+  latest = (): ActorProcess => this.last
+
+  /** the incarnation a call may go to now */
+  private usable(): ActorProcess | undefined {
+    const c = this.current_
+    return c !== undefined && c.exitInfo === undefined && c.link.closedWith === undefined && !c.stopping ? c : undefined
+  }
+
+  private gone(): ActorError.TransportClosed {
+    return new ActorError.TransportClosed({
+      actor: this.last.id,
+      reason: this.removed ?? "it is gone",
+      message: `actor ${format(this.last.id)} is gone and will not be back: ${this.removed ?? "it is gone"}`
+    })
+  }
+
+  setCurrent(child: ActorProcess | undefined): void {
+    this.current_ = child
+    if (child !== undefined) this.last = child
+    this.wake()
+  }
+
+  remove(reason: string): void {
+    if (this.removed !== undefined) return
+    this.removed = reason
+    this.current_ = undefined
+    this.wake()
+  }
+
+  private wake() {
+    for (const waiter of this.waiters) waiter()
+  }
+
+  readonly current: Effect.Effect<ActorProcess, ActorError.TransportClosed> = Effect.suspend(() => {
+    const ready = this.usable()
+    if (ready !== undefined) return Effect.succeed(ready)
+    if (this.removed !== undefined) return Effect.fail(this.gone())
+    const waitMillis = this.nursery.policy.restartTimeoutMillis
+    return Effect.async<void>((resume) => {
+      const waiter = () => {
+        if (this.usable() !== undefined || this.removed !== undefined) {
+          this.waiters.delete(waiter)
+          resume(Effect.void)
+        }
+      }
+      this.waiters.add(waiter)
+      return Effect.sync(() => this.waiters.delete(waiter))
+    }).pipe(
+      Effect.timeoutFail({
+        duration: waitMillis,
+        onTimeout: () =>
+          new ActorError.TransportClosed({
+            actor: this.last.id,
+            reason: `it is restarting and was not back within ${waitMillis} ms`,
+            message: `actor ${format(this.last.id)} is restarting and was not back within ${waitMillis} ms ` +
+              `(restartTimeout of the nursery's supervision): retry later, or raise restartTimeout`
+          })
+      }),
+      Effect.zipRight(this.current)
+    )
+  })
+}
+
+/** @internal what the supervisor fiber of a nursery reads, in order */
+type Event =
+  | { readonly _tag: "Exited"; readonly slot: ChildSlot; readonly child: ActorProcess; readonly error: ActorError.TransportClosed }
+  | { readonly _tag: "StartFailed"; readonly slot: ChildSlot; readonly error: ActorError.SpawnError }
+  | { readonly _tag: "Sync"; readonly done: () => void }
+
 /** @internal */
 export class NurseryImpl {
   readonly [TypeId] = TypeId
   readonly children = new Set<ActorProcess>()
+  /** the supervised children, in start order */
+  readonly slots: Array<ChildSlot> = []
   readonly tasks = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
   readonly failures: Array<Cause.Cause<unknown>> = []
+  readonly events = Effect.runSync(PubSub.unbounded<Supervision.Event>())
+  readonly queue = Effect.runSync(Queue.unbounded<Event>())
+  /** when the restarts still in the window happened, and the exits that caused them */
+  history: ReadonlyArray<number> = []
+  recent: Array<{ readonly at: number; readonly name: string; readonly exit: ActorExit }> = []
+  supervisor: Fiber.RuntimeFiber<never> | undefined
   private readonly seen = new Set<unknown>()
+  private slotCount = 0
   body: Fiber.RuntimeFiber<unknown, unknown> | undefined
   cancelling = false
   closed = false
@@ -79,18 +200,30 @@ export class NurseryImpl {
     readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
   ) {}
 
+  get policy(): Supervision.Policy {
+    return this.timings.supervision ?? Supervision.oneCancelsAll
+  }
+
+  get supervised(): boolean {
+    return this.policy.kind === "supervise"
+  }
+
   get actor(): ActorId {
     return this.runtime.self
   }
 
+  nextSlotKey(): string {
+    return String(this.slotCount++)
+  }
+
   /** Keeps a failure (once) and cancels everything else: one-cancels-all. */
-  record(cause: Cause.Cause<unknown>): void {
+  record(cause: Cause.Cause<unknown>, order: "concurrent" | "reverse" = "concurrent"): void {
     if (Cause.isInterruptedOnly(cause)) return
     const items = [...Chunk.toReadonlyArray(Cause.failures(cause)), ...Chunk.toReadonlyArray(Cause.defects(cause))]
     if (items.length > 0 && items.every((item) => this.seen.has(item))) return
     for (const item of items) this.seen.add(item)
     this.failures.push(cause)
-    this.cancelAll()
+    this.cancelAll(order)
   }
 
   /** A remote failure that arrived as the answer to our own interrupt: keep it when we are failing. */
@@ -101,12 +234,14 @@ export class NurseryImpl {
     }
   }
 
-  cancelAll(): void {
+  cancelAll(order: "concurrent" | "reverse" = "concurrent"): void {
     if (this.cancelling) return
     this.cancelling = true
     this.body?.unsafeInterruptAsFork(FiberId.none)
     for (const task of this.tasks) task.unsafeInterruptAsFork(FiberId.none)
-    for (const child of this.children) this.run(child.teardown())
+    for (const slot of this.slots) slot.remove("its nursery is cancelling")
+    if (order === "reverse") this.run(this.teardownInReverse)
+    else for (const child of this.children) this.run(child.teardown())
   }
 
   get failure(): Cause.Cause<unknown> | undefined {
@@ -117,14 +252,140 @@ export class NurseryImpl {
     this.tasks.size === 0 ? Effect.void : Effect.zipRight(Fiber.awaitAll([...this.tasks]), this.awaitTasks)
   )
 
+  /** Waits until the supervisor has handled every event queued so far. */
+  readonly drain: Effect.Effect<void> = Effect.suspend(() =>
+    this.supervisor === undefined || this.closed ? Effect.void : Effect.async<void>((resume) => {
+      this.queue.unsafeOffer({ _tag: "Sync", done: () => resume(Effect.void) })
+    })
+  )
+
+  /** Children stopped one at a time, the last started first (OTP's shutdown order), then any other. */
+  private readonly teardownInReverse: Effect.Effect<void> = Effect.suspend(() => {
+    const ordered = [...this.children].reverse()
+    return Effect.zipRight(
+      Effect.forEach(ordered, (child) => child.teardown(), { discard: true }),
+      Effect.suspend(() => this.teardownChildren)
+    )
+  })
+
   readonly teardownChildren: Effect.Effect<void> = Effect.suspend(() =>
     Effect.forEach([...this.children], (child) => child.teardown(), { concurrency: "unbounded", discard: true })
   )
 
   readonly shutdown: Effect.Effect<void> = Effect.suspend(() => {
     this.closed = true
-    return Fiber.interruptAll([...this.tasks]).pipe(Effect.zipRight(this.teardownChildren))
+    for (const slot of this.slots) slot.remove("its nursery closed")
+    return Fiber.interruptAll([...this.tasks]).pipe(
+      Effect.zipRight(this.supervisor === undefined ? Effect.void : Fiber.interrupt(this.supervisor)),
+      Effect.zipRight(this.supervised ? this.teardownInReverse : this.teardownChildren),
+      Effect.zipRight(PubSub.shutdown(this.events))
+    )
   })
+
+  publish(event: Supervision.Event): Effect.Effect<void> {
+    return PubSub.publish(this.events, event)
+  }
+
+  // ---------------------------------------------------------------------------
+  // the supervisor: one fiber, one event at a time
+  // ---------------------------------------------------------------------------
+
+  readonly supervise: Effect.Effect<never> = Effect.forever(
+    Effect.flatMap(Queue.take(this.queue), (event) => this.handle(event))
+  )
+
+  private handle(event: Event): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
+      if (event._tag === "Sync") return event.done()
+      const slot = event.slot
+      // an exit of an incarnation the supervisor already replaced or stopped, or after the end
+      if (slot.removed !== undefined) return
+      if (event._tag === "Exited" && slot.current_ !== event.child) return
+      if (this.closed || (this.cancelling && this.supervised)) return
+      const exit: ActorExit = event._tag === "Exited"
+        ? event.child.exit()!
+        : { actor: slot.last.id, code: null, signal: null, expected: false, reason: `it could not start: ${event.error.message}` }
+      const now = Date.now()
+      const live = this.slots.filter((s) => s.removed === undefined).map((s) => ({ name: s.key, restart: s.restart }))
+      const decision = decide(this.policy, live, this.history, slot.key, exit, now)
+      yield* this.publish({ _tag: "Exited", name: slot.name, exit, restart: decision._tag === "Restart" })
+      switch (decision._tag) {
+        case "Remove": {
+          this.removeSlot(slot, exit.reason)
+          return
+        }
+        case "GiveUp": {
+          if (this.policy.kind === "oneCancelsAll") {
+            // tractor's rule: the crash itself, the very error its pending calls got
+            this.removeSlot(slot, exit.reason)
+            return this.record(Cause.fail(event._tag === "Exited" ? event.error : event.error))
+          }
+          this.recent = [...this.recent.filter((r) => r.at > now - this.policy.periodMillis), { at: now, name: slot.name, exit }]
+          const error = new Supervision.RestartIntensityExceeded({
+            maxRestarts: this.policy.maxRestarts,
+            periodMillis: this.policy.periodMillis,
+            exits: this.recent.map(({ exit, name }) => ({ name, exit })),
+            message: `the nursery of ${format(this.actor)} gave up: ${decision.history.length} restarts within ` +
+              `${this.policy.periodMillis} ms, more than maxRestarts (${this.policy.maxRestarts}); the last: ` +
+              `${slot.name} (${exit.reason}). Fix the crash, or allow more restarts (maxRestarts, period)`
+          })
+          yield* this.publish({ _tag: "GaveUp", error })
+          this.history = decision.history
+          return this.record(Cause.fail(error), "reverse")
+        }
+        case "Restart": {
+          this.history = decision.history
+          this.recent = [...this.recent.filter((r) => r.at > now - this.policy.periodMillis), { at: now, name: slot.name, exit }]
+          const byKey = new Map(this.slots.map((s) => [s.key, s]))
+          const started = new Set(decision.start)
+          slot.setCurrent(undefined)
+          for (const key of decision.stop) {
+            const sibling = byKey.get(key)!
+            const child = sibling.current_
+            if (started.has(key)) sibling.setCurrent(undefined)
+            else this.removeSlot(sibling, "it was stopped by a sibling's restart (temporary: never restarted)")
+            if (child !== undefined) yield* child.teardown()
+          }
+          yield* this.publish({ _tag: "Restarting", names: decision.start.map((k) => byKey.get(k)!.name), delayed: this.policy.restartDelay !== undefined })
+          yield* this.delay(slot)
+          for (const key of decision.start) {
+            if (this.closed || this.cancelling) return
+            yield* this.startAgain(byKey.get(key)!)
+          }
+          return
+        }
+      }
+    })
+  }
+
+  /** The restart delay of a child: its own run of the schedule, begun again when the window empties. */
+  private delay(slot: ChildSlot): Effect.Effect<void> {
+    const schedule = this.policy.restartDelay
+    if (schedule === undefined) return Effect.void
+    return Effect.gen(this, function*() {
+      if (slot.driver === undefined) slot.driver = yield* Schedule.driver(schedule)
+      else if (this.history.length <= 1) yield* slot.driver.reset
+      yield* Effect.ignore(slot.driver.next(undefined))
+    })
+  }
+
+  private startAgain(slot: ChildSlot): Effect.Effect<void> {
+    return startProcess(this, slot).pipe(
+      Effect.catchAll((error) =>
+        Effect.sync(() => {
+          // counted like a crash: a child that cannot start again ends in the intensity limit
+          this.queue.unsafeOffer({ _tag: "StartFailed", slot, error })
+        })
+      ),
+      Effect.asVoid
+    )
+  }
+
+  removeSlot(slot: ChildSlot, reason: string): void {
+    slot.remove(reason)
+    const i = this.slots.indexOf(slot)
+    if (i >= 0) this.slots.splice(i, 1)
+  }
 }
 
 /** @internal */
@@ -135,6 +396,7 @@ export const make = (timings: Timings = {}): Effect.Effect<NurseryImpl, never, S
     const parent = yield* Effect.scope
     const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
     const nursery = new NurseryImpl(runtime, scope, timings, Runtime.runFork(caller))
+    nursery.supervisor = nursery.run(nursery.supervise)
     yield* Scope.addFinalizer(scope, nursery.shutdown)
     return nursery
   })
@@ -152,6 +414,7 @@ export const open = <A, E, R>(
     nursery.body = undefined
     if (Exit.isFailure(exit)) nursery.record(exit.cause)
     yield* nursery.awaitTasks
+    yield* nursery.drain
     const failure = nursery.failure
     if (failure !== undefined) return yield* Effect.failCause(failure)
     return yield* exit
@@ -160,10 +423,13 @@ export const open = <A, E, R>(
 /** @internal */
 export const join = (nursery: NurseryImpl): Effect.Effect<void, unknown> =>
   Effect.suspend(() => {
-    return Effect.zipRight(nursery.awaitTasks, Effect.suspend(() => {
-      const failure = nursery.failure
-      return failure === undefined ? Effect.void : Effect.failCause(failure)
-    }))
+    return Effect.zipRight(
+      Effect.zipRight(nursery.awaitTasks, nursery.drain),
+      Effect.suspend(() => {
+        const failure = nursery.failure
+        return failure === undefined ? Effect.void : Effect.failCause(failure)
+      })
+    )
   })
 
 /** @internal */
@@ -210,15 +476,36 @@ export const spawn = (
   name: string,
   options: SpawnOptions
 ): Effect.Effect<PortalImpl, ActorError.SpawnError> =>
-  Effect.map(spawnChild(nursery, name, options), (child) => new PortalImpl(child, nursery.onRaced, nursery.actor))
+  Effect.map(spawnSlot(nursery, name, options), ([slot, child]) =>
+    nursery.supervised
+      ? new PortalImpl(child, nursery.onRaced, nursery.actor, slot)
+      : new PortalImpl(child, nursery.onRaced, nursery.actor))
 
-const spawnChild = (
+const checkChild = (name: string, options: SpawnOptions): Effect.Effect<Restart, ActorError.SpawnError> =>
+  Supervision.validateChild(options).pipe(
+    Effect.map((checked) => checked.restart),
+    Effect.mapError((e) =>
+      new ActorError.SpawnError({ actorName: name, message: `cannot spawn "${name}": ${e.message}` })
+    )
+  )
+
+const spawnSlot = (
   nursery: NurseryImpl,
   name: string,
   options: SpawnOptions
-): Effect.Effect<ActorProcess, ActorError.SpawnError> =>
+): Effect.Effect<readonly [ChildSlot, ActorProcess], ActorError.SpawnError> =>
+  Effect.gen(function*() {
+    const restart = yield* checkChild(name, options)
+    const slot = new ChildSlot(nursery, nursery.nextSlotKey(), name, options, restart)
+    const child = yield* startProcess(nursery, slot)
+    return [slot, child] as const
+  })
+
+/** Starts one incarnation of a slot's child and waits until it is ready (or fails). */
+const startProcess = (nursery: NurseryImpl, slot: ChildSlot): Effect.Effect<ActorProcess, ActorError.SpawnError> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
+      const { name, options } = slot
       if (nursery.closed || nursery.cancelling) {
         return yield* new ActorError.SpawnError({
           actorName: name,
@@ -266,12 +553,16 @@ const spawnChild = (
           }
         }
       }
-      child.onCrash = (error) => nursery.record(Cause.fail(error))
+      // Node callbacks only queue an event: the supervisor fiber decides
+      child.onGone = (error) => nursery.queue.unsafeOffer({ _tag: "Exited", slot, child, error })
+      child.onReady = () => slot.attach(child)
       yield* restore(child.awaitReady()).pipe(Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : child.teardown()))
-      if (nursery.cancelling) {
+      if (nursery.cancelling || nursery.closed) {
         yield* child.teardown()
         return yield* Effect.interrupt
       }
+      slot.incarnation++
+      yield* nursery.publish({ _tag: "Started", name, actor: child.id, incarnation: slot.incarnation })
       const addresses = child.served.addresses
       if (addresses.length > 0) {
         const entry = { name, id: child.id, host: tree.settings.host, addresses, protocols: child.served.protocols }
@@ -283,6 +574,7 @@ const spawnChild = (
     })
   )
 
+
 /** @internal */
 export const runInActor = (
   nursery: NurseryImpl,
@@ -291,9 +583,28 @@ export const runInActor = (
   options: SpawnOptions & { readonly name?: string | undefined }
 ): Effect.Effect<unknown, unknown> =>
   Effect.flatMap(
-    spawnChild(nursery, options.name ?? `${fn.protocol}.${fn.name}`, options),
-    (child) => Effect.ensuring(child.caller.call(fn, payload, child.cancelAckTimeoutMillis, nursery.onRaced), child.teardown())
+    // a one-shot is never restarted: it ran its call, or failed it
+    spawnSlot(nursery, options.name ?? `${fn.protocol}.${fn.name}`, nursery.supervised ? { ...options, restart: "temporary" } : options),
+    ([, child]) =>
+      Effect.ensuring(child.caller.call(fn, payload, child.cancelAckTimeoutMillis, nursery.onRaced), child.teardown())
   )
 
 /** @internal */
-export const cancel = (nursery: NurseryImpl): Effect.Effect<void> => nursery.teardownChildren
+export const cancel = (nursery: NurseryImpl): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    for (const slot of [...nursery.slots]) nursery.removeSlot(slot, "its nursery cancelled its actors")
+    return nursery.teardownChildren
+  })
+
+/** @internal */
+export const stopChild = (nursery: NurseryImpl, portal: PortalImpl): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const slot = nursery.slots.find((s) => s === portal.slot || s.current_ === portal.peer)
+    const child = slot?.current_ ?? [...nursery.children].find((c) => c === portal.peer)
+    if (slot !== undefined) nursery.removeSlot(slot, "it was stopped (Nursery.stopChild)")
+    return child === undefined ? Effect.void : child.teardown()
+  })
+
+/** @internal */
+export const events = (nursery: NurseryImpl): Effect.Effect<Queue.Dequeue<Supervision.Event>, never, Scope.Scope> =>
+  PubSub.subscribe(nursery.events)

@@ -5,7 +5,7 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as ActorError from "../ActorError.js"
-import type { ActorId } from "./actorId.js"
+import type { ActorExit, ActorId } from "./actorId.js"
 import type { Caller } from "./caller.js"
 import type { Link } from "./link.js"
 
@@ -18,4 +18,6 @@ export interface Peer {
   readonly cancelAckTimeoutMillis: number
   /** Asks the actor to cancel itself on behalf of `canceller`, and waits for its ack up to `millis`. */
   readonly requestCancel: (canceller: ActorId, millis: number) => Effect.Effect<void, ActorError.ActorTooSlow>
+  /** Completes when the actor is gone: its process exited (a child), or the connection closed (a peer). */
+  readonly awaitExit: () => Effect.Effect<ActorExit>
 }

@@ -1,12 +1,12 @@
 /**
  * A portal: the typed client side of one peer actor.
  */
-import type * as Effect from "effect/Effect"
-import type * as Stream from "effect/Stream"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import type * as Actor from "../Actor.js"
 import { ProtocolTypeId } from "../Actor.js"
 import type * as ActorError from "../ActorError.js"
-import type { ActorId } from "./actorId.js"
+import type { ActorExit, ActorId } from "./actorId.js"
 import type { OnRaced } from "./caller.js"
 import { openDialog } from "./dialog.js"
 import { defaultWindow } from "./flow.js"
@@ -15,26 +15,51 @@ import type { Peer } from "./peer.js"
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("effect-tractor/Portal")
 
+/**
+ * @internal a supervised child's place in its nursery: its portal talks to whichever incarnation
+ * is current, and waits (bounded) while the child restarts
+ */
+export interface Slot {
+  /** the running incarnation, or the next one once it is ready; fails when none will come in time */
+  readonly current: Effect.Effect<Peer, ActorError.TransportClosed>
+  /** the latest incarnation, alive or not */
+  readonly latest: () => Peer
+}
+
 /** @internal */
 export class PortalImpl {
   readonly [TypeId] = TypeId
   private readonly clients = new Map<string, unknown>()
   constructor(
+    /** the peer; for a slot portal, its first incarnation */
     readonly peer: Peer,
     readonly onRaced: OnRaced,
     /** who asks when this portal cancels the actor: the parent, or the actor that found it */
-    readonly canceller: ActorId
+    readonly canceller: ActorId,
+    readonly slot?: Slot | undefined
   ) {}
 
   get actor(): ActorId {
-    return this.peer.id
+    return this.slot === undefined ? this.peer.id : this.slot.latest().id
   }
 
   call(fn: Actor.Fn.Any, payload: unknown): Effect.Effect<unknown, unknown> {
+    if (this.slot !== undefined) {
+      return Effect.flatMap(
+        this.slot.current,
+        (peer) => peer.caller.call(fn, payload, peer.cancelAckTimeoutMillis, this.onRaced)
+      )
+    }
     return this.peer.caller.call(fn, payload, this.peer.cancelAckTimeoutMillis, this.onRaced)
   }
 
   stream(fn: Actor.StreamFn.Any, payload: unknown, window?: number): Stream.Stream<unknown, unknown> {
+    if (this.slot !== undefined) {
+      return Stream.unwrap(Effect.map(
+        this.slot.current,
+        (peer) => peer.caller.stream(fn, payload, window ?? defaultWindow, peer.cancelAckTimeoutMillis, this.onRaced)
+      ))
+    }
     return this.peer.caller.stream(fn, payload, window ?? defaultWindow, this.peer.cancelAckTimeoutMillis, this.onRaced)
   }
 
@@ -43,7 +68,18 @@ export class PortalImpl {
     payload: unknown,
     body: (dialog: Actor.DialogHandle<unknown, unknown, unknown, unknown, unknown>) => Effect.Effect<unknown, unknown, unknown>
   ): Effect.Effect<unknown, unknown, unknown> {
+    if (this.slot !== undefined) {
+      return Effect.flatMap(
+        this.slot.current,
+        (peer) => openDialog(peer.caller, fn, payload, body, peer.cancelAckTimeoutMillis)
+      )
+    }
     return openDialog(this.peer.caller, fn, payload, body, this.peer.cancelAckTimeoutMillis)
+  }
+
+  /** Completes with the exit of the incarnation current now (a monitor). */
+  awaitExit(): Effect.Effect<ActorExit> {
+    return (this.slot === undefined ? this.peer : this.slot.latest()).awaitExit()
   }
 
   client(protocol: Actor.Protocol.Any): unknown {
@@ -65,7 +101,8 @@ export class PortalImpl {
   }
 
   cancelActor(timeoutMillis?: number): Effect.Effect<void, ActorError.ActorTooSlow> {
-    return this.peer.requestCancel(this.canceller, timeoutMillis ?? this.peer.cancelAckTimeoutMillis)
+    const peer = this.slot === undefined ? this.peer : this.slot.latest()
+    return peer.requestCancel(this.canceller, timeoutMillis ?? peer.cancelAckTimeoutMillis)
   }
 
   toJSON() {

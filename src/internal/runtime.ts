@@ -13,7 +13,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
-import { type ActorId, format, makeUid } from "./actorId.js"
+import { type ActorExit, type ActorId, format, makeUid } from "./actorId.js"
 import { Caller } from "./caller.js"
 import { defaultMaxMessageBytes } from "./framing.js"
 import { type Control, Link } from "./link.js"
@@ -46,9 +46,28 @@ export class RemotePeer implements Peer {
     this.caller = new Caller(link)
   }
 
+  /** set once this side asked the actor to cancel: its end is then expected */
+  private cancelRequested = false
+
+  awaitExit(): Effect.Effect<ActorExit> {
+    return Effect.async<ActorExit>((resume) => {
+      const off = this.link.whenClosed((closed) =>
+        resume(Effect.succeed({
+          actor: this.id,
+          code: null,
+          signal: null,
+          expected: this.cancelRequested,
+          reason: closed.reason
+        }))
+      )
+      return Effect.sync(off)
+    })
+  }
+
   requestCancel(canceller: ActorId, millis: number): Effect.Effect<void, ActorError.ActorTooSlow> {
     return Effect.async<void, ActorError.ActorTooSlow>((resume) => {
       if (this.link.closedWith !== undefined) return resume(Exit.void)
+      this.cancelRequested = true
       const done = (exit: Exit.Exit<void, ActorError.ActorTooSlow>) => {
         clearTimeout(timer)
         this.controlWaiters.delete(onControl)
