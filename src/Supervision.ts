@@ -144,7 +144,8 @@ const durationMillis = (
   Effect.suspend(() => {
     if (input === undefined) return Effect.succeed(fallback)
     const decoded = Duration.decodeUnknown(input)
-    if (decoded._tag === "None") {
+    // Duration clamps a negative number to zero: refuse it before it does
+    if (decoded._tag === "None" || (typeof input === "number" && !(input >= 0))) {
       return new InvalidSupervision({
         field,
         message: `${field} is ${JSON.stringify(input)}, not a duration: give a number of milliseconds or a ` +

@@ -1,267 +1,280 @@
 /**
- * One-cancels-all supervision: every failure of a nursery is reported once, siblings are torn down,
- * nested nurseries relay their parallel failures, lifetime finalizers run on error and on cancel.
+ * Supervision with real processes: each strategy, each restart type, the intensity limit, calls
+ * through portals while their child restarts, monitors, stopping a child for good, and policies
+ * refused field by field. Children crash every way a process can: an uncaught exception, an
+ * unhandled defect, `process.exit` and SIGKILL.
  */
-import * as Fs from "node:fs"
-import * as Path from "node:path"
-import * as Url from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Actor from "../src/Actor.ts"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
 import * as ActorError from "../src/ActorError.ts"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
-import { Boom, Echo } from "./fixtures/protocols.ts"
-import { Supervisor } from "./fixtures/supervisionProtocols.ts"
-import { checkOrphansAfterEach, echoModule, fixture, isAlive, tempDir } from "./utils/index.ts"
+import * as Supervision from "../src/Supervision.ts"
+import { Restartable } from "./fixtures/restartable.ts"
+import { checkOrphansAfterEach, fixture, isAlive } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
-const supervisionModule = fixture("supervision.ts")
+const modules = [fixture("restartable.ts")]
+const policy = (strategy: Supervision.Strategy, options?: Supervision.Policy.Options) =>
+  Effect.runSync(Supervision.make(strategy, options))
 
-/** The failures of a failed exit (its `Fail`s, in the order the cause holds them). */
-const failuresOf = <A, E>(exit: Exit.Exit<A, E>): Array<E> => {
-  assert.isTrue(Exit.isFailure(exit), `expected a failure, got ${String(exit)}`)
-  return Exit.isFailure(exit) ? Chunk.toReadonlyArray(Cause.failures(exit.cause)).slice() : []
-}
+const pidOf = (portal: Portal.Portal) => Effect.map(Portal.call(portal, Restartable.whoami, undefined), (me) => me.pid)
+const crash = (portal: Portal.Portal, how: typeof import("./fixtures/restartable.ts").How.Type, afterMs?: number) =>
+  Portal.call(portal, Restartable.crash, { how, ...(afterMs !== undefined ? { afterMs } : {}) })
 
-const remoteErrors = (failures: ReadonlyArray<unknown>): Array<ActorError.RemoteActorError> => {
-  for (const failure of failures) {
-    assert.isTrue(ActorError.RemoteActorError.is(failure), `not a RemoteActorError: ${String(failure)}`)
-  }
-  return failures.filter(ActorError.RemoteActorError.is)
-}
+/** Takes events until one matches (failing the test after 10 s), returning everything taken. */
+const until = (
+  events: Queue.Dequeue<Supervision.Event>,
+  match: (event: Supervision.Event) => boolean
+): Effect.Effect<Array<Supervision.Event>> =>
+  Effect.gen(function*() {
+    const seen: Array<Supervision.Event> = []
+    while (true) {
+      const event = yield* Queue.take(events)
+      seen.push(event)
+      if (match(event)) return seen
+    }
+  }).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("no such supervision event") }), Effect.orDie)
 
-const tempFile = (name: string) => Path.join(tempDir("tractor-sup-"), name)
+const started = (name: string, incarnation: number) => (event: Supervision.Event) =>
+  event._tag === "Started" && event.name === name && event.incarnation === incarnation
 
-const names = (n: number) => Array.from({ length: n }, (_, i) => `failing_${i}`)
+const spawnAll = (nursery: Nursery.Nursery, names: ReadonlyArray<string>, options: Partial<Nursery.Nursery.SpawnOptions> = {}) =>
+  Effect.forEach(names, (name) => Nursery.spawn(nursery, name, { modules, ...options }))
+
+const failuresOf = <A, E>(exit: Exit.Exit<A, E>): Array<E> =>
+  Exit.isFailure(exit) ? Chunk.toReadonlyArray(Cause.failures(exit.cause)).slice() : []
 
 describe("Supervision", () => {
-  it.live.each([1, 2, 3])(
-    "fails with exactly %i RemoteActorErrors when that many forked calls fail (none lost, none twice)",
-    (n) =>
+  it.live.each([
+    { how: "throw", code: 1, signal: null },
+    { how: "defect", code: 1, signal: null },
+    { how: "exit", code: 3, signal: null },
+    { how: "kill", code: null, signal: "SIGKILL" }
+  ] as const)("oneForOne restarts only the child that crashed ($how), and its portal reaches the new one", ({ how, ...expected }) =>
+    Nursery.open((nursery) =>
       Effect.gen(function*() {
-        let actors: ReadonlyArray<Actor.ActorId> = []
-        const exit = yield* Nursery.open((nursery: Nursery.Nursery<ActorError.ActorError>) =>
-          Effect.gen(function*() {
-            const portals = yield* Effect.forEach(
-              names(n),
-              (name) => Nursery.spawn(nursery, name, { modules: [supervisionModule] }),
-              { concurrency: "unbounded" }
-            )
-            actors = portals.map((portal) => portal.actor)
-            // every call is in flight before the first one fails (~100 ms later)
-            for (const portal of portals) {
-              yield* Nursery.fork(
-                nursery,
-                Portal.call(portal, Supervisor.failAfter, { ms: 100, reason: `${portal.actor.name} failed` })
-              )
-            }
-          })
-        ).pipe(Effect.exit)
-
-        const errors = remoteErrors(failuresOf(exit))
-        assert.strictEqual(errors.length, n, String(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : exit))
-        assert.deepStrictEqual(errors.map((e) => e.message).sort(), names(n).map((name) => `${name} failed`).sort())
+        const events = yield* Nursery.events(nursery)
+        const [a, b, c] = yield* spawnAll(nursery, ["a", "b", "c"])
+        const before = yield* Effect.all([pidOf(a!), pidOf(b!), pidOf(c!)])
+        yield* crash(b!, how)
+        const seen = yield* until(events, started("b", 2))
+        const exited = seen.find((e) => e._tag === "Exited")
         assert.deepStrictEqual(
-          errors.map((e) => e.source.pid).sort(),
-          actors.map((a) => a.pid).sort(),
-          "each error comes from its own actor"
+          exited?._tag === "Exited" ? { name: exited.name, code: exited.exit.code, signal: exited.exit.signal } : undefined,
+          { name: "b", ...expected }
         )
-        for (const error of errors) {
-          assert.strictEqual(error.errorTag, "Error")
-          assert.deepStrictEqual(error.relayPath, [error.source])
+        assert.isTrue(exited?._tag === "Exited" && exited.restart && !exited.exit.expected)
+        const after = yield* Effect.all([pidOf(a!), pidOf(b!), pidOf(c!)])
+        assert.strictEqual(after[0], before[0], "a is the same process")
+        assert.strictEqual(after[2], before[2], "c is the same process")
+        assert.notStrictEqual(after[1], before[1], "b is a new process")
+        assert.strictEqual(b!.actor.pid, after[1], "the portal names the new incarnation")
+        assert.isFalse(isAlive(before[1]!), "the crashed b is gone")
+      }), { supervision: policy("oneForOne") }))
+
+  it.live("oneForAll restarts every child: the siblings stop last-started first, then all start in order", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const events = yield* Nursery.events(nursery)
+        const portals = yield* spawnAll(nursery, ["a", "b", "c"])
+        const before = yield* Effect.forEach(portals, pidOf)
+        const stopped: Array<string> = []
+        for (const portal of portals) {
+          const name = portal.actor.name
+          yield* Effect.forkDaemon(Effect.tap(Portal.awaitExit(portal), () => Effect.sync(() => stopped.push(name))))
         }
-        for (const actor of actors) assert.isFalse(isAlive(actor.pid), `${actor.name} is still alive`)
-      })
-  )
-
-  it.live("keeps every failure that races with one-cancels-all (6 actors x 3 staggered calls, 5 rounds)", () =>
-    Effect.gen(function*() {
-      const expected = Array.from({ length: 6 }, (_, i) => [0, 1, 2].map((k) => `${i}.${k} failed`)).flat().sort()
-      const rounds: Array<ReadonlyArray<string>> = []
-      for (let round = 0; round < 5; round++) {
-        const exit = yield* Nursery.open((nursery: Nursery.Nursery<ActorError.ActorError>) =>
-          Effect.gen(function*() {
-            const portals = yield* Effect.forEach(
-              names(6),
-              (name) => Nursery.spawn(nursery, name, { modules: [supervisionModule] }),
-              { concurrency: "unbounded" }
-            )
-            // the failures arrive one per millisecond, from 6 connections, while the nursery cancels
-            for (const [i, portal] of portals.entries()) {
-              for (const k of [0, 1, 2]) {
-                yield* Nursery.fork(
-                  nursery,
-                  Portal.call(portal, Supervisor.failAfter, { ms: 100 + 3 * i + k, reason: `${i}.${k} failed` })
-                )
-              }
-            }
-          })
-        ).pipe(Effect.exit)
-        rounds.push(remoteErrors(failuresOf(exit)).map((e) => e.message).sort())
-      }
-      assert.deepStrictEqual(rounds, Array.from({ length: 5 }, () => expected))
-    }))
-
-  it.live("fails with the error of a daemon call in the body and tears down every other actor", () =>
-    Effect.gen(function*() {
-      let failing: Actor.ActorId | undefined
-      let sleepers: ReadonlyArray<Actor.ActorId> = []
-      let failedAt = 0
-      const exit = yield* Nursery.open((nursery: Nursery.Nursery<ActorError.ActorError>) =>
-        Effect.gen(function*() {
-          const [daemon, ...others] = yield* Effect.forEach(
-            ["daemon", "sleeper_0", "sleeper_1"],
-            (name) => Nursery.spawn(nursery, name, { modules: [supervisionModule, echoModule] }),
-            { concurrency: "unbounded" }
-          )
-          failing = daemon!.actor
-          sleepers = others.map((portal) => portal.actor)
-          for (const portal of others) yield* Nursery.fork(nursery, Portal.call(portal, Echo.sleep, 600_000))
-          // the sleepers are really serving their calls before the daemon fails
-          for (const portal of others) assert.strictEqual(yield* Portal.call(portal, Echo.pid, undefined), portal.actor.pid)
-          return yield* Portal.call(daemon!, Supervisor.failAfter, { ms: 100, reason: "daemon failed" }).pipe(
-            Effect.tapError(() => Effect.sync(() => failedAt = Date.now()))
-          )
-        }), { gracePeriod: "10 seconds" }
-      ).pipe(Effect.exit)
-      const teardown = Date.now() - failedAt
-
-      const errors = remoteErrors(failuresOf(exit))
-      assert.strictEqual(errors.length, 1, "the interrupted sleepers add no failure")
-      assert.strictEqual(errors[0]!.message, "daemon failed")
-      assert.deepStrictEqual(errors[0]!.source, failing)
-      for (const actor of [failing!, ...sleepers]) {
-        assert.isFalse(isAlive(actor.pid), `${actor.name} is still alive after the nursery closed`)
-      }
-      // the sleepers ended on the cancel request: the signal ladder would take the 10 s grace period
-      assert.isBelow(teardown, 5_000)
-    }))
-
-  it.live("reports the error of every failing child, declared, undeclared and defects alike", () =>
-    Effect.gen(function*() {
-      let actors: Record<string, Actor.ActorId> = {}
-      const exit = yield* Nursery.open((nursery: Nursery.Nursery<Boom | ActorError.ActorError>) =>
-        Effect.gen(function*() {
-          const [declared, undeclared, defect] = yield* Effect.forEach(
-            ["declared", "undeclared", "defect"],
-            (name) => Nursery.spawn(nursery, name, { modules: [echoModule] }),
-            { concurrency: "unbounded" }
-          )
-          actors = { declared: declared!.actor, undeclared: undeclared!.actor, defect: defect!.actor }
-          yield* Nursery.fork(nursery, Portal.call(declared!, Echo.boom, "declared boom"))
-          yield* Nursery.fork(nursery, Portal.call(undeclared!, Echo.undeclared, "undeclared boom"))
-          yield* Nursery.fork(nursery, Portal.call(defect!, Echo.die, "defect boom"))
-        })
-      ).pipe(Effect.exit)
-
-      const failures = failuresOf(exit)
-      assert.strictEqual(failures.length, 3, String(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : exit))
-      const boom = failures.find((f) => f instanceof Boom)
-      assert.deepStrictEqual(boom, new Boom({ reason: "declared boom" }), "the declared error arrives typed")
-      const remote = failures.filter(ActorError.RemoteActorError.is)
-      assert.strictEqual(remote.length, 2)
-      const undeclared = remote.find((e) => e.source.name === "undeclared")
-      const defect = remote.find((e) => e.source.name === "defect")
-      assert.deepStrictEqual(
-        [undeclared?.errorTag, undeclared?.message, undeclared?.source],
-        ["Error", "undeclared boom", actors["undeclared"]]
-      )
-      assert.deepStrictEqual([defect?.errorTag, defect?.message, defect?.source], ["TypeError", "defect boom", actors["defect"]])
-      for (const actor of Object.values(actors)) assert.isFalse(isAlive(actor.pid))
-    }))
-
-  it.live("relays nested failures: each child's parallel failure holds its grandchildren's errors", () =>
-    Effect.gen(function*() {
-      const module = Url.fileURLToPath(supervisionModule)
-      const tree: Array<{ child: Actor.ActorId; grandchildren: ReadonlyArray<Actor.ActorId> }> = []
-      const exit = yield* Nursery.open((nursery: Nursery.Nursery<ActorError.ActorError>) =>
-        Effect.gen(function*() {
-          const children = yield* Effect.forEach(
-            ["child_a", "child_b"],
-            (name) => Nursery.spawn(nursery, name, { modules: [supervisionModule] }),
-            { concurrency: "unbounded" }
-          )
-          // first every grandchild is up, so both children fail at about the same time
-          yield* Effect.forEach(children, (child) =>
-            Effect.map(
-              Portal.call(child, Supervisor.spawnGrandchildren, { module, count: 2 }),
-              (grandchildren) => tree.push({ child: child.actor, grandchildren })
-            ), { concurrency: "unbounded" })
-          for (const child of children) yield* Nursery.fork(nursery, Portal.call(child, Supervisor.failGrandchildren, 100))
-        })
-      ).pipe(Effect.exit)
-
-      const errors = remoteErrors(failuresOf(exit))
-      assert.strictEqual(errors.length, 2, String(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : exit))
-      assert.strictEqual(tree.length, 2)
-      for (const { child, grandchildren } of tree) {
-        const error = errors.find((e) => e.source.uid === child.uid)
-        assert.isDefined(error, `no error from ${child.name}`)
-        // the shape of codec.failureReason for a parallel cause: one MultipleErrors box holding
-        // every failure, each boxed again by the child (source kept, relay path extended)
-        assert.strictEqual(error!.errorTag, "MultipleErrors")
-        assert.deepStrictEqual(error!.relayPath, [child])
-        assert.isFalse(error!.isInception)
-        assert.match(error!.message, /^2 errors: /)
-        const inner = error!.errors ?? []
-        assert.strictEqual(inner.length, 2)
+        yield* crash(portals[1]!, "exit")
+        const seen = yield* until(events, started("c", 2))
+        assert.deepStrictEqual(stopped, ["b", "c", "a"], "b crashed; then c, then a were stopped")
         assert.deepStrictEqual(
-          inner.map((e) => e.source.uid).sort(),
-          grandchildren.map((g) => g.uid).sort(),
-          "one error per grandchild"
+          seen.filter((e) => e._tag === "Started" && e.incarnation === 2).map((e) => e._tag === "Started" ? e.name : ""),
+          ["a", "b", "c"]
         )
-        for (const grandchildError of inner) {
-          assert.isTrue(ActorError.RemoteActorError.is(grandchildError))
-          const grandchild = grandchildren.find((g) => g.uid === grandchildError.source.uid)!
-          assert.strictEqual(grandchildError.errorTag, "Error")
-          assert.strictEqual(grandchildError.message, `${grandchild.name} failed`)
-          assert.deepStrictEqual(grandchildError.relayPath, [grandchild, child])
-          assert.isTrue(grandchildError.isInception)
-          assert.include(error!.message, `Error: ${grandchild.name} failed`)
-        }
-        for (const actor of [child, ...grandchildren]) assert.isFalse(isAlive(actor.pid), `${actor.name} is still alive`)
-      }
+        const after = yield* Effect.forEach(portals, pidOf)
+        for (let i = 0; i < 3; i++) assert.notStrictEqual(after[i], before[i])
+      }), { supervision: policy("oneForAll") }))
+
+  it.live("restForOne restarts the child and those started after it", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const events = yield* Nursery.events(nursery)
+        const portals = yield* spawnAll(nursery, ["a", "b", "c"])
+        const before = yield* Effect.forEach(portals, pidOf)
+        yield* crash(portals[1]!, "kill")
+        yield* until(events, started("c", 2))
+        const after = yield* Effect.forEach(portals, pidOf)
+        assert.strictEqual(after[0], before[0])
+        assert.notStrictEqual(after[1], before[1])
+        assert.notStrictEqual(after[2], before[2])
+      }), { supervision: policy("restForOne") }))
+
+  it.live("restart types: permanent comes back from a clean exit, transient only from a crash, temporary never", () =>
+    Effect.gen(function*() {
+      const result = yield* Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          const events = yield* Nursery.events(nursery)
+          const [permanent] = yield* spawnAll(nursery, ["permanent"])
+          const [transient, crashing] = yield* spawnAll(nursery, ["transient", "crashing"], { restart: "transient" })
+          const [temporary] = yield* spawnAll(nursery, ["temporary"], { restart: "temporary" })
+          const [selfCancel] = yield* spawnAll(nursery, ["selfCancel"], { restart: "transient" })
+
+          yield* crash(permanent!, "normal")
+          yield* until(events, started("permanent", 2))
+
+          yield* crash(crashing!, "exit")
+          yield* until(events, started("crashing", 2))
+
+          for (const [portal, how] of [[transient!, "normal"], [temporary!, "kill"], [selfCancel!, "cancelSelf"]] as const) {
+            const name = portal.actor.name
+            yield* crash(portal, how)
+            const seen = yield* until(events, (e) => e._tag === "Exited" && e.name === name)
+            const exited = seen.at(-1)!
+            assert.isTrue(exited._tag === "Exited" && !exited.restart, `${name} is not restarted`)
+            const call = yield* Effect.either(pidOf(portal))
+            assert.isTrue(
+              Either.isLeft(call) && call.left instanceof ActorError.TransportClosed && /will not be back/.test(call.left.message),
+              `${name}: ${String(Either.isLeft(call) ? call.left : call.right)}`
+            )
+          }
+          return "the nursery did not fail"
+        }), { supervision: policy("oneForOne") })
+      assert.strictEqual(result, "the nursery did not fail")
     }))
 
-  it.live("runs the actor's lifetime finalizers when its call fails and the nursery tears it down", () =>
+  it.live("gives up past the intensity: stops every child and fails with RestartIntensityExceeded holding the exits", () =>
     Effect.gen(function*() {
-      const file = tempFile("on-error")
-      let pid = 0
+      let pids: Array<number> = []
       const exit = yield* Nursery.open((nursery) =>
         Effect.gen(function*() {
-          const portal = yield* Nursery.spawn(nursery, "finalized", { modules: [supervisionModule] })
-          pid = portal.actor.pid
-          yield* Portal.call(portal, Supervisor.finalizeThen, { file, fail: true, ms: 100 })
-        })
-      ).pipe(Effect.exit)
-
-      const errors = remoteErrors(failuresOf(exit))
-      assert.deepStrictEqual(errors.map((e) => e.message), ["finalized failed"])
-      assert.isFalse(isAlive(pid))
-      assert.isTrue(Fs.existsSync(file), "the lifetime finalizer did not run")
-      // the actor's scope closes with the parent's cancel request, an interruption
-      assert.strictEqual(Fs.readFileSync(file, "utf8"), "finalized:Failure")
+          const events = yield* Nursery.events(nursery)
+          const [a, b] = yield* spawnAll(nursery, ["a", "b"])
+          pids = [yield* pidOf(a!), yield* pidOf(b!)]
+          for (let i = 1; i <= 2; i++) {
+            yield* crash(a!, "exit")
+            yield* until(events, started("a", i + 1))
+            pids.push(yield* pidOf(a!))
+          }
+          yield* crash(a!, "exit")
+          const seen = yield* until(events, (e) => e._tag === "GaveUp")
+          assert.strictEqual(seen.at(-1)?._tag, "GaveUp")
+          return yield* Effect.never
+        }), { supervision: policy("oneForOne", { maxRestarts: 2, period: "30 seconds" }) }).pipe(Effect.exit)
+      const failures = failuresOf(exit)
+      assert.strictEqual(failures.length, 1, Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "succeeded")
+      const error = failures[0]
+      assert.isTrue(error instanceof Supervision.RestartIntensityExceeded, String(error))
+      if (!(error instanceof Supervision.RestartIntensityExceeded)) return
+      assert.strictEqual(error.maxRestarts, 2)
+      assert.deepStrictEqual(error.exits.map((e) => [e.name, e.exit.code]), [["a", 3], ["a", 3], ["a", 3]])
+      assert.match(error.message, /gave up: 3 restarts within 30000 ms, more than maxRestarts \(2\)/)
+      for (const pid of pids) assert.isFalse(isAlive(pid), `${pid} is still alive`)
     }))
 
-  it.live("runs the actor's lifetime finalizers when its nursery cancels it", () =>
+  it.live("a call made while its child restarts waits for the new incarnation; one past restartTimeout fails typed", () =>
     Effect.gen(function*() {
-      const file = tempFile("on-cancel")
-      const pid = yield* Nursery.open((nursery) =>
+      const waited = yield* Nursery.open((nursery) =>
         Effect.gen(function*() {
-          const portal = yield* Nursery.spawn(nursery, "finalized", { modules: [echoModule] })
-          yield* Portal.call(portal, Echo.touchOnExit, file)
-          assert.isFalse(Fs.existsSync(file), "the finalizer ran before the actor ended")
-          yield* Nursery.cancel(nursery)
-          assert.isFalse(isAlive(portal.actor.pid), "Nursery.cancel returned before the actor exited")
-          return portal.actor.pid
-        })
+          const events = yield* Nursery.events(nursery)
+          const [a] = yield* spawnAll(nursery, ["a"])
+          const old = yield* pidOf(a!)
+          yield* crash(a!, "kill")
+          yield* until(events, (e) => e._tag === "Restarting")
+          // the restart is delayed 300 ms: this call waits for it, and reaches the new process
+          const pid = yield* pidOf(a!)
+          assert.notStrictEqual(pid, old)
+          return pid
+        }), { supervision: policy("oneForOne", { restartDelay: Schedule.spaced("300 millis") }) })
+      assert.isNumber(waited)
+
+      yield* Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          const events = yield* Nursery.events(nursery)
+          const [a] = yield* spawnAll(nursery, ["a"])
+          yield* crash(a!, "kill")
+          yield* until(events, (e) => e._tag === "Restarting")
+          const call = yield* Effect.either(pidOf(a!))
+          assert.isTrue(Either.isLeft(call) && call.left instanceof ActorError.TransportClosed, String(call))
+          if (Either.isLeft(call) && call.left instanceof ActorError.TransportClosed) {
+            assert.match(call.left.reason, /restarting and was not back within 100 ms/)
+          }
+        }), {
+        supervision: policy("oneForOne", { restartDelay: Schedule.spaced("1 second"), restartTimeout: "100 millis" })
+      })
+    }))
+
+  it.live("a call in flight when its child dies fails with TransportClosed carrying the signal; the next one works", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const events = yield* Nursery.events(nursery)
+        const [a] = yield* spawnAll(nursery, ["a"])
+        const inFlight = yield* Effect.fork(Portal.call(a!, Restartable.slow, 5000))
+        yield* crash(a!, "kill", 50)
+        const result = yield* Effect.either(inFlight.await.pipe(Effect.flatten))
+        assert.isTrue(Either.isLeft(result) && result.left instanceof ActorError.TransportClosed, String(result))
+        if (Either.isLeft(result) && result.left instanceof ActorError.TransportClosed) {
+          assert.strictEqual(result.left.signal, "SIGKILL")
+        }
+        yield* until(events, started("a", 2))
+        assert.strictEqual(yield* Portal.call(a!, Restartable.slow, 1), 1)
+      }), { supervision: policy("oneForOne") }))
+
+  it.live("stopChild stops a permanent child for good", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const [a, b] = yield* spawnAll(nursery, ["a", "b"])
+        const pid = yield* pidOf(a!)
+        yield* Nursery.stopChild(nursery, a!)
+        assert.isFalse(isAlive(pid))
+        const call = yield* Effect.either(pidOf(a!))
+        assert.isTrue(Either.isLeft(call) && call.left instanceof ActorError.TransportClosed)
+        assert.isNumber(yield* pidOf(b!))
+      }), { supervision: policy("oneForOne") }))
+
+  it.live("Portal.awaitExit tells a kill from a cancel; without supervision a temporary child's crash is not a failure", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const [killed] = yield* spawnAll(nursery, ["killed"], { restart: "temporary" })
+        const [cancelled] = yield* spawnAll(nursery, ["cancelled"])
+        const [brutal] = yield* spawnAll(nursery, ["brutal"], { shutdown: "brutal" })
+        yield* crash(killed!, "kill")
+        const kill = yield* Portal.awaitExit(killed!)
+        assert.deepStrictEqual([kill.code, kill.signal, kill.expected], [null, "SIGKILL", false])
+        yield* Portal.cancelActor(cancelled!)
+        const cancel = yield* Portal.awaitExit(cancelled!)
+        assert.deepStrictEqual([cancel.code, cancel.signal, cancel.expected], [0, null, true])
+        // a brutal shutdown sends no cancel request: SIGKILL at once
+        yield* Nursery.stopChild(nursery, brutal!)
+        const hard = yield* Portal.awaitExit(brutal!)
+        assert.deepStrictEqual([hard.signal, hard.expected], ["SIGKILL", true])
+      })))
+
+  it.effect("refuses a policy or a child spec with a typed error naming the field", () =>
+    Effect.gen(function*() {
+      const refused = (options: Supervision.Policy.Options, strategy: Supervision.Strategy = "oneForOne") =>
+        Effect.flip(Supervision.make(strategy, options))
+      assert.strictEqual((yield* refused({}, "oneForSome" as never)).field, "strategy")
+      assert.strictEqual((yield* refused({ maxRestarts: -1 })).field, "maxRestarts")
+      assert.strictEqual((yield* refused({ maxRestarts: 1.5 })).field, "maxRestarts")
+      assert.strictEqual((yield* refused({ period: 0 })).field, "period")
+      assert.strictEqual((yield* refused({ period: "soon" as never })).field, "period")
+      assert.strictEqual((yield* refused({ restartTimeout: -5 })).field, "restartTimeout")
+      assert.strictEqual((yield* refused({ restartDelay: 5 as never })).field, "restartDelay")
+      const error = yield* refused({ maxRestarts: -1 })
+      assert.match(error.message, /maxRestarts is -1: it must be a whole number/)
+      assert.strictEqual((yield* Effect.flip(Supervision.validateChild({ restart: "sometimes" as never }))).field, "restart")
+      assert.strictEqual((yield* Effect.flip(Supervision.validateChild({ shutdown: "later" as never }))).field, "shutdown")
+      const spawn = yield* Effect.flip(
+        Nursery.open((nursery) => Nursery.spawn(nursery, "bad", { modules, restart: "sometimes" as never }))
       )
-      assert.isFalse(isAlive(pid))
-      assert.strictEqual(Fs.readFileSync(file, "utf8"), "finalized")
+      assert.isTrue(spawn instanceof ActorError.SpawnError)
+      assert.match(spawn.message, /restart is "sometimes": it must be one of permanent, transient, temporary/)
     }))
 })

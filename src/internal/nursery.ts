@@ -161,7 +161,7 @@ export class ChildSlot implements PortalSlot {
               `(restartTimeout of the nursery's supervision): retry later, or raise restartTimeout`
           })
       }),
-      Effect.zipRight(this.current)
+      Effect.zipRight(Effect.suspend(() => this.current))
     )
   })
 }
