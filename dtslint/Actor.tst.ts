@@ -1,4 +1,6 @@
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { describe, expect, test } from "tstyche"
 import * as Actor from "../src/Actor.ts"
@@ -15,6 +17,9 @@ const Primes = Actor.protocol("Primes", {
 })
 
 declare const other: Portal.Portal
+
+class Database extends Context.Tag("Database")<Database, { readonly query: Effect.Effect<void> }>() {}
+class Greeting extends Context.Tag("Greeting")<Greeting, string>() {}
 
 const ok = {
   isPrime: (n: number) => Effect.succeed(n > 1),
@@ -84,15 +89,49 @@ describe("Actor", () => {
     })
   })
 
-  test("serve: a handler may use CurrentActor, no other service", () => {
-    expect(Actor.serve).type.toBeCallableWith(Primes, {
-      ...ok,
-      ping: () => Effect.asVoid(Actor.CurrentActor)
-    })
-    expect(Actor.serve).type.not.toBeCallableWith(Primes, {
-      ...ok,
-      ping: () => Effect.asVoid(Primes)
-    })
+  test("serve: CurrentActor is always there; any other service a handler uses is the implementation's R", () => {
+    expect(Actor.serve(Primes, { ...ok, ping: () => Effect.asVoid(Actor.CurrentActor) })).type.toBe<
+      Actor.Implementation<typeof Primes, never>
+    >()
+    expect(Actor.serve(Primes, { ...ok, ping: () => Effect.asVoid(Database) })).type.toBe<
+      Actor.Implementation<typeof Primes, Database>
+    >()
+    expect(Actor.serve(Primes, { ...ok, ping: () => Effect.asVoid(Primes) })).type.toBe<
+      Actor.Implementation<typeof Primes, Actor.Service<"Primes">>
+    >()
+  })
+
+  test("serve: an Effect may build the handlers; what it uses joins R, its payloads are typed from the protocol", () => {
+    const built = Actor.serve(
+      Primes,
+      Effect.gen(function*() {
+        const db = yield* Database
+        return Actor.handlers(Primes, {
+          isPrime: (n) => Effect.as(db.query, n > 1),
+          factor: (n) => Effect.succeed([n]),
+          ping: () => Effect.asVoid(Greeting)
+        })
+      })
+    )
+    expect(built).type.toBe<Actor.Implementation<typeof Primes, Database | Greeting>>()
+    // Actor.handlers checks each handler against its function, as serve does
+    expect(Actor.handlers).type.not.toBeCallableWith(Primes, { ...ok, isPrime: (n: number) => Effect.succeed(n) })
+  })
+
+  test("provide: a layer removes what it provides and adds what it needs; CurrentActor needs nothing", () => {
+    const impl = Actor.serve(Primes, { ...ok, ping: () => Effect.asVoid(Effect.zip(Database, Greeting)) })
+    const DatabaseLive = Layer.effect(Database, Effect.map(Greeting, () => ({ query: Effect.void })))
+    const GreetingLive = Layer.effect(Greeting, Effect.as(Actor.CurrentActor, "hi"))
+    expect(impl.pipe(Actor.provide(DatabaseLive))).type.toBe<Actor.Implementation<typeof Primes, Greeting>>()
+    expect(impl.pipe(Actor.provide(DatabaseLive), Actor.provide(GreetingLive))).type.toBe<
+      Actor.Implementation<typeof Primes, never>
+    >()
+    expect(Actor.provide(impl, GreetingLive)).type.toBe<Actor.Implementation<typeof Primes, Database>>()
+  })
+
+  test("an implementation that still needs services is not one without requirements", () => {
+    const needs = Actor.serve(Primes, { ...ok, ping: () => Effect.asVoid(Database) })
+    expect(needs).type.not.toBeAssignableTo<Actor.Implementation<typeof Primes>>()
   })
 
   test("serve: every function needs a handler", () => {

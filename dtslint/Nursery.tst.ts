@@ -1,12 +1,14 @@
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import { describe, expect, test } from "tstyche"
 import * as Actor from "../src/Actor.ts"
 import type * as ActorError from "../src/ActorError.ts"
 import * as Nursery from "../src/Nursery.ts"
-import type * as Portal from "../src/Portal.ts"
+import * as Portal from "../src/Portal.ts"
+import type * as Supervision from "../src/Supervision.ts"
 
 class NotPrime extends Schema.TaggedError<NotPrime>()("NotPrime", { n: Schema.Number }) {}
 class Boom extends Schema.TaggedError<Boom>()("Boom", {}) {}
@@ -17,6 +19,8 @@ const Primes = Actor.protocol("Primes", {
 })
 
 declare const nursery: Nursery.Nursery
+declare const portal: Portal.Portal
+declare const policy: Supervision.Policy
 const modules = ["./primes.ts"]
 
 describe("Nursery", () => {
@@ -68,6 +72,27 @@ describe("Nursery", () => {
     expect(opened).type.toBe<
       Effect.Effect<Fiber.RuntimeFiber<never, Boom>, Boom | ActorError.TransportClosed, never>
     >()
+  })
+
+  test("open with supervision: the nursery may also give up", () => {
+    expect(Nursery.open(() => Effect.void, { supervision: policy })).type.toBe<
+      Effect.Effect<void, ActorError.TransportClosed | Supervision.RestartIntensityExceeded, never>
+    >()
+    expect(Nursery.join(nursery)).type.toBe<
+      Effect.Effect<void, ActorError.TransportClosed | Supervision.RestartIntensityExceeded, never>
+    >()
+  })
+
+  test("spawn options: restart types and shutdowns are checked", () => {
+    expect(Nursery.spawn).type.toBeCallableWith(nursery, "w", { modules, restart: "transient", shutdown: "brutal" })
+    expect(Nursery.spawn).type.toBeCallableWith(nursery, "w", { modules, shutdown: "2 seconds" })
+    expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, restart: "sometimes" })
+  })
+
+  test("events and stopChild", () => {
+    expect(Nursery.events(nursery)).type.toBe<Effect.Effect<Queue.Dequeue<Supervision.Event>, never, Scope.Scope>>()
+    expect(Nursery.stopChild(nursery, portal)).type.toBe<Effect.Effect<void, never, never>>()
+    expect(Portal.awaitExit(portal)).type.toBe<Effect.Effect<Actor.ActorExit, never, never>>()
   })
 
   test("fork: a task may only fail with the nursery's error type", () => {

@@ -6,6 +6,9 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
@@ -709,18 +712,19 @@ export type Relayable =
 /**
  * Handlers for every function of a protocol. Each must return an `Effect` (a `Stream` for stream
  * functions): the runtime needs a fiber it can interrupt when a cancel request arrives, so a plain
- * function is a compile error.
+ * function is a compile error. Besides `CurrentActor` (and a `Scope` in dialogs), handlers may use
+ * the services `R`, which the implementation's layer provides in the actor (`Actor.provide`).
  *
  * @since 0.1.0
  * @category models
  */
-export type Handlers<P extends Protocol.Any> = {
+export type Handlers<P extends Protocol.Any, R = never> = {
   readonly [K in keyof Protocol.Fns<P>]: Protocol.Fns<P>[K] extends FnSpec.Any ? (
       payload: Fn.Payload<Protocol.Fns<P>[K]>
-    ) => Effect.Effect<Fn.Success<Protocol.Fns<P>[K]>, Fn.Error<Protocol.Fns<P>[K]> | Relayable, CurrentActor>
+    ) => Effect.Effect<Fn.Success<Protocol.Fns<P>[K]>, Fn.Error<Protocol.Fns<P>[K]> | Relayable, CurrentActor | R>
     : Protocol.Fns<P>[K] extends StreamSpec.Any ? (
         payload: Fn.Payload<Protocol.Fns<P>[K]>
-      ) => Stream.Stream<StreamFn.Element<Protocol.Fns<P>[K]>, Fn.Error<Protocol.Fns<P>[K]> | Relayable, CurrentActor>
+      ) => Stream.Stream<StreamFn.Element<Protocol.Fns<P>[K]>, Fn.Error<Protocol.Fns<P>[K]> | Relayable, CurrentActor | R>
     : Protocol.Fns<P>[K] extends DialogSpec.Any ? (
         payload: Fn.Payload<Protocol.Fns<P>[K]>,
         context: ActorContext<
@@ -731,9 +735,26 @@ export type Handlers<P extends Protocol.Any> = {
       ) => Effect.Effect<
         DialogFn.Result<Protocol.Fns<P>[K]>,
         Fn.Error<Protocol.Fns<P>[K]> | Relayable,
-        CurrentActor | Scope.Scope
+        CurrentActor | Scope.Scope | R
       >
     : never
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace Handlers {
+  /**
+   * The services some handlers use, besides those the actor always has (`CurrentActor`, and the
+   * `Scope` of a dialog).
+   *
+   * @since 0.1.0
+   */
+  export type Context<H> = {
+    readonly [K in keyof H]: H[K] extends (...args: ReadonlyArray<any>) => Effect.Effect<any, any, infer R> ? R
+      : H[K] extends (...args: ReadonlyArray<any>) => Stream.Stream<any, any, infer R> ? R
+      : never
+  }[keyof H] extends infer R ? Exclude<R, CurrentActor | Scope.Scope> : never
 }
 
 /**
@@ -750,19 +771,28 @@ export type ImplementationTypeId = typeof ImplementationTypeId
 
 /**
  * A protocol together with its handlers. An actor serves every implementation exported by its
- * enabled modules, and nothing else.
+ * enabled modules, and nothing else. `R` is what its handlers still need: export only
+ * implementations whose `R` is `never`, giving them a layer with `Actor.provide` where they need
+ * services.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Implementation<P extends Protocol.Any = Protocol.Any> {
+export interface Implementation<P extends Protocol.Any = Protocol.Any, R = never> extends Pipeable {
   readonly [ImplementationTypeId]: ImplementationTypeId
   readonly protocol: P
-  readonly handlers: Handlers<P>
+  /** the handlers, or the effect that builds them in the actor (after its layer) */
+  readonly handlers: Handlers<P, any> | Effect.Effect<Handlers<P, any>, unknown, unknown>
+  /** what the actor builds, in its own scope, before it reports ready */
+  readonly layer: Layer.Layer<any, unknown, unknown> | undefined
+  /** @internal */
+  readonly _R?: (_: never) => R
 }
 
 /**
- * Implements a protocol. Export the result from a module and enable that module on spawn.
+ * Implements a protocol. Export the result from a module and enable that module on spawn. The
+ * handlers may be given as they are, or as an Effect that builds them once, when the actor starts
+ * (it may use the services of the implementation's layer: a database client, `Config`).
  *
  * @example
  * ```ts
@@ -776,11 +806,95 @@ export interface Implementation<P extends Protocol.Any = Protocol.Any> {
  * @since 0.1.0
  * @category constructors
  */
-export const serve = <P extends Protocol.Any>(protocol: P, handlers: Handlers<P>): Implementation<P> => ({
+export const serve: {
+  <P extends Protocol.Any, const H extends Handlers<P, any>>(
+    protocol: P,
+    handlers: H
+  ): Implementation<P, Handlers.Context<H>>
+  <P extends Protocol.Any, H extends Handlers<P, any>, E, R>(
+    protocol: P,
+    build: Effect.Effect<H, E, R>
+  ): Implementation<P, Handlers.Context<H> | Exclude<R, CurrentActor>>
+} = (protocol: Protocol.Any, handlers: unknown): Implementation<any, any> =>
+  makeImplementation(protocol, handlers as Implementation["handlers"], undefined)
+
+const ImplementationProto = {
   [ImplementationTypeId]: ImplementationTypeId,
-  protocol,
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+}
+
+const makeImplementation = (
+  protocol: Protocol.Any,
+  handlers: Implementation["handlers"],
+  layer: Implementation["layer"]
+): Implementation<any, any> => Object.assign(Object.create(ImplementationProto), { protocol, handlers, layer })
+
+/**
+ * Types handlers against their protocol and returns them as they are: where an Effect builds the
+ * handlers, return `Actor.handlers(P, { ... })` and each payload is typed from the protocol.
+ *
+ * @example
+ * ```ts
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Effect from "effect/Effect"
+ * import * as Ref from "effect/Ref"
+ * import * as Schema from "effect/Schema"
+ *
+ * const Counter = Actor.protocol("Counter", { add: Actor.fn({ payload: Schema.Number, success: Schema.Number }) })
+ * export const CounterLive = Actor.serve(
+ *   Counter,
+ *   Effect.gen(function*() {
+ *     const total = yield* Ref.make(0)
+ *     return Actor.handlers(Counter, { add: (n) => Ref.updateAndGet(total, (t) => t + n) })
+ *   })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const handlers = <P extends Protocol.Any, const H extends Handlers<P, any>>(_protocol: P, handlers: H): H =>
   handlers
-})
+
+/**
+ * Gives an implementation the services its handlers (or the effect building them) use: the actor
+ * builds `layer` in its own scope before it reports ready, and closes it when it ends. A layer that
+ * fails makes the spawn fail with `SpawnError`. Several calls stack: a later layer may feed an
+ * earlier one.
+ *
+ * @example
+ * ```ts
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Context from "effect/Context"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import * as Schema from "effect/Schema"
+ *
+ * class Greeting extends Context.Tag("Greeting")<Greeting, string>() {}
+ * const Greeter = Actor.protocol("Greeter", { greet: Actor.fn({ payload: Schema.String, success: Schema.String }) })
+ *
+ * export const GreeterLive = Actor.serve(Greeter, {
+ *   greet: (name) => Effect.map(Greeting, (greeting) => `${greeting}, ${name}`)
+ * }).pipe(Actor.provide(Layer.succeed(Greeting, "Hello")))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const provide: {
+  <ROut, E, RIn>(
+    layer: Layer.Layer<ROut, E, RIn>
+  ): <P extends Protocol.Any, R>(self: Implementation<P, R>) => Implementation<P, Exclude<R, ROut> | Exclude<RIn, CurrentActor>>
+  <P extends Protocol.Any, R, ROut, E, RIn>(
+    self: Implementation<P, R>,
+    layer: Layer.Layer<ROut, E, RIn>
+  ): Implementation<P, Exclude<R, ROut> | Exclude<RIn, CurrentActor>>
+} = dual(
+  2,
+  (self: Implementation<any, any>, layer: Layer.Layer<any, unknown, unknown>): Implementation<any, any> =>
+    // the new layer feeds the one the implementation already had; the actor gets both
+    makeImplementation(self.protocol, self.handlers, self.layer === undefined ? layer : Layer.provideMerge(self.layer, layer))
+)
 
 /**
  * Whether a value is a protocol implementation.

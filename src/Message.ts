@@ -88,7 +88,9 @@ export const Ready = Schema.TaggedStruct("Ready", {
 })
 
 /**
- * Child -> parent, instead of `Ready`: an enabled module failed to import.
+ * Child -> parent, instead of `Ready`: an enabled module failed to import (`phase` absent), or the
+ * services of an implementation it exports could not be built (`phase: "services"`: its layer, or
+ * the Effect building its handlers, failed).
  *
  * @example
  * ```ts
@@ -102,7 +104,8 @@ export const Ready = Schema.TaggedStruct("Ready", {
 export const BootFailed = Schema.TaggedStruct("BootFailed", {
   module: Schema.String,
   message: Schema.String,
-  stack: Schema.optional(Schema.String)
+  stack: Schema.optional(Schema.String),
+  phase: Schema.optional(Schema.Literal("services"))
 })
 
 /**

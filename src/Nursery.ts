@@ -177,14 +177,16 @@ export const make: <E = never>(options?: Nursery.Options) => Effect.Effect<Nurse
  * @since 0.1.0
  * @category constructors
  */
-export const open: <A, E, R, TE = never>(
-  body: (nursery: Nursery<TE>) => Effect.Effect<A, E, R>,
-  options?: Nursery.Options
-) => Effect.Effect<
-  A,
-  E | TE | ActorError.TransportClosed | Supervision.RestartIntensityExceeded,
-  Exclude<R, Scope.Scope>
-> = internal.open as any
+export const open: {
+  <A, E, R, TE = never>(
+    body: (nursery: Nursery<TE>) => Effect.Effect<A, E, R>,
+    options?: Nursery.Options & { readonly supervision?: undefined }
+  ): Effect.Effect<A, E | TE | ActorError.TransportClosed, Exclude<R, Scope.Scope>>
+  <A, E, R, TE = never>(
+    body: (nursery: Nursery<TE>) => Effect.Effect<A, E, R>,
+    options: Nursery.Options & { readonly supervision: Supervision.Policy }
+  ): Effect.Effect<A, E | TE | ActorError.TransportClosed | Supervision.RestartIntensityExceeded, Exclude<R, Scope.Scope>>
+} = internal.open as any
 
 /**
  * Starts an actor process serving the protocols of `options.modules` and waits for its ready

@@ -68,6 +68,13 @@ export * as Portal from "./Portal.js"
 export * as Registry from "./Registry.js"
 
 /**
+ * Supervision as data: strategies, restart types, intensity and restart delays.
+ *
+ * @since 0.1.0
+ */
+export * as Supervision from "./Supervision.js"
+
+/**
  * Worker pools: a function mapped over inputs on a pool of actors.
  *
  * @since 0.1.0

@@ -300,7 +300,15 @@ export class ActorProcess implements Peer {
             resume(Exit.void)
           })
         } else if (msg._tag === "BootFailed") {
-          done(() => fail(`actor "${this.options.name}" failed to import ${msg.module}: ${msg.message}`, msg.module, msg.stack))
+          done(() =>
+            fail(
+              msg.phase === "services"
+                ? `actor "${this.options.name}" could not start the services of ${msg.module}: ${msg.message}`
+                : `actor "${this.options.name}" failed to import ${msg.module}: ${msg.message}`,
+              msg.module,
+              msg.stack
+            )
+          )
         }
       }
       const onExit = () =>

@@ -4,10 +4,13 @@
  * guards against becoming an orphan.
  */
 import * as net from "node:net"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Actor from "../Actor.js"
 import type { ActorId } from "./actorId.js"
@@ -18,7 +21,7 @@ import { Caller } from "./caller.js"
 import { Link } from "./link.js"
 import { ActorRuntimeTag, setProcessRuntime, type Settings, TreeRuntime } from "./runtime.js"
 import { defaultLimits, formatAddress, formatTreeKey, makeTreeKey, parseAddress, parseTreeKey } from "./transport.js"
-import { collect, type Fns, Server } from "./server.js"
+import { implementations, serveAll, Server, type ServedFn } from "./server.js"
 import { markActorProcess } from "./main.js"
 import { mapStack } from "./sourceMap.js"
 import { startWatchdog } from "./watchdog.js"
@@ -104,24 +107,28 @@ export const main = async (modules: Modules): Promise<void> => {
   process.on("exit", () => tree.close())
 
   const loaded: Array<readonly [string, Record<string, unknown>]> = []
-  let fns: Fns
+  let found: ReturnType<typeof implementations>
   let current = ""
   markActorProcess()
+  const bootFailed = (module: string, message: string, stack: string | undefined, services?: true) => {
+    link.send({
+      _tag: "BootFailed",
+      module,
+      message,
+      ...(stack !== undefined ? { stack: mapStack(stack) } : {}),
+      ...(services ? { phase: "services" as const } : {})
+    })
+  }
   try {
     for (const [name, load] of modules) {
       current = name
       loaded.push([name, await load()])
     }
     current = ""
-    fns = collect(loaded)
+    found = implementations(loaded)
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e))
-    link.send({
-      _tag: "BootFailed",
-      module: current,
-      message: error.message,
-      ...(error.stack !== undefined ? { stack: mapStack(error.stack) } : {})
-    })
+    bootFailed(current, error.message, error.stack)
     return link.end(() => process.exit(1))
   }
 
@@ -132,13 +139,51 @@ export const main = async (modules: Modules): Promise<void> => {
     scope,
     cancel: Effect.sync(() => shutdown(self))
   })
+  const base = Context.make(Actor.CurrentActor, service).pipe(Context.add(ActorRuntimeTag, tree))
+
+  // the implementations' layers, built once each in the actor's scope (closed when it ends), then
+  // the handlers that an Effect builds, with those services: all before the actor reports ready
+  let building: Actor.Implementation | undefined
+  let phase = "its layer failed"
+  const built = await Effect.runPromiseExit(Effect.gen(function*() {
+    const memoMap = yield* Layer.makeMemoMap
+    let context: Context.Context<never> = base as Context.Context<never>
+    for (const [module, implementation] of found) {
+      current = module
+      if (implementation.layer === undefined) continue
+      building = implementation
+      const services = yield* Layer.buildWithMemoMap(implementation.layer, memoMap, scope).pipe(Effect.provide(context))
+      context = Context.merge(context, services as Context.Context<never>)
+    }
+    const served: Array<readonly [Actor.Implementation, Record<string, ServedFn["handler"]>]> = []
+    for (const [module, implementation] of found) {
+      current = module
+      building = implementation
+      phase = "the effect building its handlers failed"
+      const handlers = Effect.isEffect(implementation.handlers)
+        ? yield* (implementation.handlers as Effect.Effect<unknown, unknown, never>).pipe(Effect.provide(context))
+        : implementation.handlers
+      served.push([implementation, handlers as Record<string, ServedFn["handler"]>])
+    }
+    return { context, fns: serveAll(served) }
+  }) as Effect.Effect<{ readonly context: Context.Context<never>; readonly fns: ReturnType<typeof serveAll> }, unknown>)
+  if (built._tag === "Failure") {
+    const protocol = building === undefined
+      ? "an implementation"
+      : `the implementation of "${building.protocol[Actor.ProtocolTypeId].name}"`
+    const rendered = Cause.pretty(built.cause)
+    bootFailed(current, `${protocol}: ${phase}: ${rendered.split("\n")[0]}`, rendered, true)
+    // what the layers built so far opened, they close
+    await Effect.runPromise(Scope.close(scope, built))
+    return link.end(() => process.exit(1))
+  }
   const runtime = Effect.runSync(
     Effect.runtime<Actor.CurrentActor>().pipe(
       Effect.annotateLogs("actor", title),
-      Effect.provideService(Actor.CurrentActor, service),
-      Effect.provideService(ActorRuntimeTag, tree)
+      Effect.provide(built.value.context as Context.Context<Actor.CurrentActor>)
     )
   )
+  const fns = built.value.fns
   server.fns = fns
   server.runtime = runtime
 

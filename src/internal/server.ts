@@ -182,12 +182,14 @@ export class Server implements ServerSide {
 export const servesNothing = (): Server => new Server()
 
 /**
- * The functions the implementations among `modules`' exports serve. A protocol implemented by two
- * different implementations is an error.
+ * The implementations among `modules`' exports, each with the module that exports it. A protocol
+ * implemented by two different implementations is an error.
  * @internal
  */
-export const collect = (modules: ReadonlyArray<readonly [string, Record<string, unknown>]>): Fns => {
-  const fns = new Map<string, Map<string, ServedFn>>()
+export const implementations = (
+  modules: ReadonlyArray<readonly [string, Record<string, unknown>]>
+): Array<readonly [string, Actor.Implementation]> => {
+  const found: Array<readonly [string, Actor.Implementation]> = []
   const owner = new Map<string, [string, Actor.Implementation]>()
   for (const [name, exports] of modules) {
     for (const value of Object.values(exports)) {
@@ -199,15 +201,47 @@ export const collect = (modules: ReadonlyArray<readonly [string, Record<string, 
         throw new Error(`protocol "${protocol.name}" is implemented twice: in ${seen[0]} and in ${name}`)
       }
       owner.set(protocol.name, [name, value])
-      const served = new Map<string, ServedFn>()
-      for (const [fnName, fn] of Object.entries(protocol.fns)) {
-        const handler = (value.handlers as Record<string, ServedFn["handler"]>)[fnName]
-        if (handler === undefined) continue
-        served.set(fnName, { spec: fn, protocol: protocol.name, name: fnName, codec: codecOf(fn), handler })
-      }
-      fns.set(protocol.name, served)
+      found.push([name, value])
     }
+  }
+  return found
+}
+
+/**
+ * The functions served by implementations, with their handlers (built already where an
+ * implementation builds them with an Effect).
+ * @internal
+ */
+export const serveAll = (
+  served: ReadonlyArray<readonly [Actor.Implementation, Record<string, ServedFn["handler"]>]>
+): Fns => {
+  const fns = new Map<string, Map<string, ServedFn>>()
+  for (const [implementation, handlers] of served) {
+    const protocol = implementation.protocol[Actor.ProtocolTypeId]
+    const fnsOf = new Map<string, ServedFn>()
+    for (const [fnName, fn] of Object.entries(protocol.fns)) {
+      const handler = handlers[fnName]
+      if (handler === undefined) continue
+      fnsOf.set(fnName, { spec: fn, protocol: protocol.name, name: fnName, codec: codecOf(fn), handler })
+    }
+    fns.set(protocol.name, fnsOf)
   }
   return fns
 }
 
+/**
+ * The functions of implementations whose handlers are given as they are (no Effect to build
+ * them, no layer): what a root serves.
+ * @internal
+ */
+export const collect = (modules: ReadonlyArray<readonly [string, Record<string, unknown>]>): Fns =>
+  serveAll(implementations(modules).map(([name, implementation]) => {
+    if (Effect.isEffect(implementation.handlers) || implementation.layer !== undefined) {
+      const protocol = implementation.protocol[Actor.ProtocolTypeId].name
+      throw new Error(
+        `${name}: the implementation of "${protocol}" builds its handlers with an Effect or a layer, which only ` +
+          `an actor process can run: serve it from a child actor, or give the root plain handlers`
+      )
+    }
+    return [implementation, implementation.handlers as Record<string, ServedFn["handler"]>] as const
+  }))
