@@ -115,7 +115,7 @@ export class InvalidSupervision extends Schema.TaggedError<InvalidSupervision>("
  * ```ts
  * import * as Supervision from "effect-tractor/Supervision"
  *
- * const last = (e: Supervision.RestartIntensityExceeded) => e.exits.at(-1)?.reason
+ * const last = (e: Supervision.RestartIntensityExceeded) => e.exits.at(-1)?.exit.reason
  * ```
  * @since 0.1.0
  * @category errors
