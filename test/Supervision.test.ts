@@ -17,6 +17,7 @@ import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import * as Supervision from "../src/Supervision.ts"
 import { Restartable } from "./fixtures/restartable.ts"
+import { Team } from "./fixtures/team.ts"
 import { checkOrphansAfterEach, fixture, isAlive } from "./utils/index.ts"
 
 checkOrphansAfterEach()
@@ -277,4 +278,32 @@ describe("Supervision", () => {
       assert.isTrue(spawn instanceof ActorError.SpawnError)
       assert.match(spawn.message, /restart is "sometimes": it must be one of permanent, transient, temporary/)
     }))
+})
+
+describe("nested supervisors", () => {
+  it.live("a supervisor actor that gives up ends as a crash, and its parent's supervisor restarts it with fresh children", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const events = yield* Nursery.events(nursery)
+        const team = yield* Nursery.spawn(nursery, "team", { modules: [fixture("team.ts")] })
+        const firstTeam = team.actor.pid
+        const workers = [yield* Portal.call(team, Team.workerPid, undefined)]
+        // the first crash of the worker is within the team's intensity: the team restarts it
+        yield* Portal.call(team, Team.crashWorker, undefined)
+        const again = yield* Effect.retry(
+          Effect.filterOrFail(Portal.call(team, Team.workerPid, undefined), (pid) => pid !== workers[0]),
+          Schedule.spaced("50 millis").pipe(Schedule.upTo("10 seconds"))
+        )
+        workers.push(again)
+        assert.strictEqual(team.actor.pid, firstTeam, "the team itself did not restart")
+        // the second is one too many: the team gives up, ends as a crash, and the root restarts it
+        yield* Portal.call(team, Team.crashWorker, undefined)
+        const seen = yield* until(events, started("team", 2))
+        const exited = seen.find((e) => e._tag === "Exited" && e.name === "team")
+        assert.isTrue(exited?._tag === "Exited" && exited.exit.code === 1 && !exited.exit.expected, JSON.stringify(exited))
+        assert.notStrictEqual(team.actor.pid, firstTeam)
+        const fresh = yield* Portal.call(team, Team.workerPid, undefined)
+        assert.notInclude(workers, fresh)
+        for (const pid of [firstTeam, ...workers]) assert.isFalse(isAlive(pid), `${pid} is still alive`)
+      }), { supervision: policy("oneForOne") }))
 })

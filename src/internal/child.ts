@@ -211,6 +211,16 @@ export const main = async (modules: Modules): Promise<void> => {
     })
   }
   process.on("SIGTERM", () => shutdown(spec.parent))
+  // a supervisor in this actor gave up: the actor ends as OTP's supervisor process does, abnormally,
+  // so that its own parent's supervision sees a crash
+  tree.crash = (reason) => {
+    if (stopping) return
+    stopping = true
+    tree.warn(`${title} ends: ${reason}`)
+    Effect.runFork(
+      Fiber.interruptAll(server.running()).pipe(Effect.zipRight(Scope.close(scope, Exit.fail(reason))))
+    ).addObserver(() => tree.end(() => link.end(() => process.exit(1))))
+  }
 
   // an actor that serves something accepts peers before it is ready: found by name, it answers
   let addresses: ReadonlyArray<string> = []

@@ -189,6 +189,8 @@ export class NurseryImpl {
   private readonly seen = new Set<unknown>()
   private slotCount = 0
   body: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  /** made by `make` in an actor's own code: if it gives up, its actor ends with it (a nested supervisor) */
+  endsActor = false
   cancelling = false
   closed = false
 
@@ -330,8 +332,15 @@ export class NurseryImpl {
               `${slot.name} (${exit.reason}). Fix the crash, or allow more restarts (maxRestarts, period)`
           })
           yield* this.publish({ _tag: "GaveUp", error })
+          yield* Effect.logWarning(error.message)
           this.history = decision.history
-          return this.record(Cause.fail(error), "reverse")
+          this.record(Cause.fail(error), "reverse")
+          if (this.endsActor && this.runtime.crash !== undefined) {
+            // the children first, in reverse order, then the actor: its parent sees it crash
+            yield* this.teardownInReverse
+            this.runtime.crash(error.message)
+          }
+          return
         }
         case "Restart": {
           this.history = decision.history
@@ -396,6 +405,7 @@ export const make = (timings: Timings = {}): Effect.Effect<NurseryImpl, never, S
     const parent = yield* Effect.scope
     const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
     const nursery = new NurseryImpl(runtime, scope, timings, Runtime.runFork(caller))
+    nursery.endsActor = Main.isActorProcess() && Option.isSome(yield* Effect.serviceOption(Actor.CurrentActor))
     nursery.supervisor = nursery.run(nursery.supervise)
     yield* Scope.addFinalizer(scope, nursery.shutdown)
     return nursery
@@ -408,6 +418,8 @@ export const open = <A, E, R>(
 ): Effect.Effect<A, unknown, Exclude<R, Scope.Scope>> =>
   Effect.scoped(Effect.gen(function*() {
     const nursery = yield* make(timings)
+    // its failure goes to whoever awaits `open`, not to the actor
+    nursery.endsActor = false
     const fiber = yield* Effect.fork(body(nursery))
     nursery.body = fiber
     const exit = yield* Fiber.await(fiber)

@@ -140,6 +140,12 @@ export class TreeRuntime {
   /** in the root: the registry, served here unless the configured registry address is another's */
   registry: Registry | undefined
   /** what a Cancel from a peer does (a child cancels itself; the root refuses) */
+  /**
+   * Ends this actor as a crash (its finalizers run, then it exits with code 1, unannounced), for a
+   * supervisor inside it that gave up; in a root there is no such thing (undefined).
+   */
+  crash: ((reason: string) => void) | undefined = undefined
+
   onPeerCancel: (canceller: ActorId, link: Link) => void = (canceller) =>
     this.warn(`${format(canceller)} asked the root ${format(this.self)} to cancel itself: a root is cancelled by its own program, not by peers`)
 
