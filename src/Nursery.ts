@@ -211,8 +211,10 @@ export const spawn: {
   internal.spawn(impl(self), name, options)) as any
 
 /**
- * Spawns an actor, runs one call in it and reaps it (tractor's `run_in_actor` / `to_actor.run`):
- * the result or the typed error comes back in the caller.
+ * Spawns an actor, runs one call in it and reaps it (tractor's `to_actor.run`): the result or the
+ * typed error comes back in the caller. Like `startInActor`, the call runs to its end when the
+ * nursery cancels its siblings (one-cancels-all); interrupting the caller any other way (a timeout)
+ * interrupts the call and reaps the actor.
  *
  * @example
  * ```ts
@@ -236,6 +238,53 @@ export const runInActor: <E, F extends Actor.Fn.Any>(
 ) => Effect.Effect<Actor.Fn.Success<F>, Actor.Fn.Error<F> | ActorError.ActorError | ActorError.SpawnError> =
   ((self: Nursery<any>, fn: Actor.Fn.Any, payload: unknown, options: Nursery.SpawnOptions) =>
     internal.runInActor(impl(self), fn, payload, options)) as any
+
+/**
+ * A one-shot actor started by `startInActor`: its portal, and the outcome of its one call
+ * (tractor's `wait_for_result`), which can be awaited any number of times, even after the nursery
+ * has closed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OneShot<A, E> {
+  readonly portal: Portal.Portal
+  readonly result: Effect.Effect<A, E>
+}
+
+/**
+ * Spawns an actor and starts one call in it without waiting (tractor's `run_in_actor`). The call
+ * belongs to the nursery: it runs to its end whatever its siblings do (a failing one-shot never
+ * interrupts another), the actor is reaped as soon as it is done, and the nursery waits for it and
+ * fails with every one-shot's failure. Daemons are cancelled at the first failure, as always.
+ *
+ * @example
+ * ```ts
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Nursery from "effect-tractor/Nursery"
+ * import * as Effect from "effect/Effect"
+ * import * as Schema from "effect/Schema"
+ *
+ * const Primes = Actor.protocol("Primes", { isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }) })
+ * const program = Nursery.open((nursery) =>
+ *   Effect.gen(function*() {
+ *     const shots = yield* Effect.forEach([7, 8, 9], (n) =>
+ *       Nursery.startInActor(nursery, Primes.isPrime, n, { modules: [new URL("./primes.js", import.meta.url)] }))
+ *     return yield* Effect.forEach(shots, (shot) => shot.result)
+ *   })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category spawning
+ */
+export const startInActor: <E, F extends Actor.Fn.Any>(
+  self: Nursery<E>,
+  fn: F,
+  payload: Actor.Fn.Payload<F>,
+  options: Nursery.SpawnOptions & { readonly name?: string | undefined }
+) => Effect.Effect<OneShot<Actor.Fn.Success<F>, Actor.Fn.Error<F> | ActorError.ActorError>, ActorError.SpawnError> =
+  ((self: Nursery<any>, fn: Actor.Fn.Any, payload: unknown, options: Nursery.SpawnOptions) =>
+    internal.startInActor(impl(self), fn, payload, options)) as any
 
 /**
  * Forks a task into the nursery (trio's `start_soon`). The task belongs to the nursery, not to the

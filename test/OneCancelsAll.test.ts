@@ -265,3 +265,75 @@ describe("Supervision", () => {
       assert.strictEqual(Fs.readFileSync(file, "utf8"), "finalized")
     }))
 })
+
+describe("one-shot actors keep every outcome", () => {
+  const oneShots = (round: number) =>
+    Array.from({ length: 6 }, (_, i) => ({ name: `shot_${round}_${i}`, fails: i % 2 === 0, ms: 20 + Math.floor(Math.random() * 250) }))
+
+  it.live("each one-shot runs to its end; the nursery fails with exactly the failing ones, no Interrupt, daemons cancelled (5 rounds, random delays)", () =>
+    Effect.gen(function*() {
+      for (let round = 0; round < 5; round++) {
+        const plan = oneShots(round)
+        let shots: ReadonlyArray<Nursery.OneShot<unknown, unknown>> = []
+        let daemon = -1
+        const exit = yield* Nursery.open((nursery: Nursery.Nursery<ActorError.ActorError>) =>
+          Effect.gen(function*() {
+            const echo = yield* Nursery.spawn(nursery, "daemon", { modules: [echoModule] })
+            daemon = echo.actor.pid
+            yield* Nursery.fork(nursery, Effect.never)
+            shots = yield* Effect.forEach(plan, ({ fails, ms, name }) =>
+              fails
+                ? Nursery.startInActor(nursery, Supervisor.failAfter, { ms, reason: `${name} failed` }, { modules: [supervisionModule], name })
+                : Nursery.startInActor(nursery, Echo.sleep, ms, { modules: [echoModule], name }), { concurrency: "unbounded" })
+            return yield* Effect.never
+          })
+        ).pipe(Effect.exit)
+        assert.isTrue(Exit.isFailure(exit))
+        if (!Exit.isFailure(exit)) return
+        assert.isFalse(Cause.isInterrupted(exit.cause), `no Interrupt in the nursery's cause: ${Cause.pretty(exit.cause)}`)
+        const errors = remoteErrors(failuresOf(exit))
+        assert.deepStrictEqual(
+          errors.map((e) => e.message).sort(),
+          plan.filter((p) => p.fails).map((p) => `${p.name} failed`).sort(),
+          `round ${round}: ${Cause.pretty(exit.cause)}`
+        )
+        // the ones that were to succeed did, however early a sibling failed
+        for (const [i, shot] of shots.entries()) {
+          const outcome = yield* Effect.exit(shot.result)
+          assert.strictEqual(Exit.isSuccess(outcome), !plan[i]!.fails, `${plan[i]!.name}: ${String(outcome)}`)
+        }
+        assert.isFalse(isAlive(daemon), "the daemon was cancelled")
+      }
+    }), 60_000)
+
+  it.live("runInActor in forked tasks: a failing one-shot does not interrupt the others", () =>
+    Effect.gen(function*() {
+      const started = Date.now()
+      const exit = yield* Nursery.open((nursery: Nursery.Nursery<ActorError.ActorError | ActorError.SpawnError>) =>
+        Effect.gen(function*() {
+          // the slow ones are running before the fast one fails
+          for (const name of ["slow_a", "slow_b"]) {
+            yield* Nursery.fork(nursery, Nursery.runInActor(nursery, Echo.sleep, 1000, { modules: [echoModule], name }))
+          }
+          yield* Nursery.fork(
+            nursery,
+            Nursery.runInActor(nursery, Supervisor.failAfter, { ms: 20, reason: "first failed" }, { modules: [supervisionModule] })
+          )
+        })
+      ).pipe(Effect.exit)
+      assert.deepStrictEqual(remoteErrors(failuresOf(exit)).map((e) => e.message), ["first failed"])
+      assert.isTrue(Exit.isFailure(exit) && !Cause.isInterrupted(exit.cause))
+      // the nursery waited for the slow one-shots to end instead of cancelling them at the failure
+      assert.isAtLeast(Date.now() - started, 1000)
+    }))
+
+  it.live("a one-shot is interrupted and reaped when its caller is interrupted by anything but the nursery", () =>
+    Effect.gen(function*() {
+      const started = Date.now()
+      const result = yield* Nursery.open((nursery) =>
+        Nursery.runInActor(nursery, Echo.sleep, 60_000, { modules: [echoModule] }).pipe(Effect.timeout("300 millis"), Effect.option)
+      )
+      assert.isTrue(result._tag === "None")
+      assert.isBelow(Date.now() - started, 10_000)
+    }))
+})

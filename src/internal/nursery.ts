@@ -9,6 +9,7 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as HashSet from "effect/HashSet"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
@@ -179,6 +180,12 @@ export class NurseryImpl {
   /** the supervised children, in start order */
   readonly slots: Array<ChildSlot> = []
   readonly tasks = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+  /** the calls of one-shot actors: the nursery's own, each runs to its end whatever its siblings do */
+  readonly oneShots = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+  /** the slots of one-shot actors still running their call */
+  readonly oneShotSlots = new Set<ChildSlot>()
+  /** who interrupts the body and the tasks when the nursery cancels them itself (one-cancels-all) */
+  readonly cancelId = FiberId.unsafeMake()
   readonly failures: Array<Cause.Cause<unknown>> = []
   readonly events = Effect.runSync(PubSub.unbounded<Supervision.Event>())
   readonly queue = Effect.runSync(Queue.unbounded<Event>())
@@ -221,10 +228,17 @@ export class NurseryImpl {
   /** Keeps a failure (once) and cancels everything else: one-cancels-all. */
   record(cause: Cause.Cause<unknown>, order: "concurrent" | "reverse" = "concurrent"): void {
     if (Cause.isInterruptedOnly(cause)) return
-    const items = [...Chunk.toReadonlyArray(Cause.failures(cause)), ...Chunk.toReadonlyArray(Cause.defects(cause))]
-    if (items.length > 0 && items.every((item) => this.seen.has(item))) return
-    for (const item of items) this.seen.add(item)
-    this.failures.push(cause)
+    const failures = Chunk.toReadonlyArray(Cause.failures(cause))
+    const defects = Chunk.toReadonlyArray(Cause.defects(cause))
+    const fresh = [...failures, ...defects].filter((item) => !this.seen.has(item))
+    if (fresh.length === 0) return
+    for (const item of fresh) this.seen.add(item)
+    // the failures and nothing else: no Interrupt of a sibling this nursery cancelled, none twice
+    this.failures.push(
+      fresh.length === failures.length + defects.length && !Cause.isInterrupted(cause)
+        ? cause
+        : fresh.map((item) => failures.includes(item) ? Cause.fail(item) : Cause.die(item)).reduce((a, b) => Cause.parallel(a, b))
+    )
     this.cancelAll(order)
   }
 
@@ -239,20 +253,23 @@ export class NurseryImpl {
   cancelAll(order: "concurrent" | "reverse" = "concurrent"): void {
     if (this.cancelling) return
     this.cancelling = true
-    this.body?.unsafeInterruptAsFork(FiberId.none)
-    for (const task of this.tasks) task.unsafeInterruptAsFork(FiberId.none)
+    this.body?.unsafeInterruptAsFork(this.cancelId)
+    for (const task of this.tasks) task.unsafeInterruptAsFork(this.cancelId)
     for (const slot of this.slots) slot.remove("its nursery is cancelling")
+    // one-shot actors run to their end (tractor): only the other children are torn down
+    const oneShots = new Set([...this.oneShotSlots].map((s) => s.last))
     if (order === "reverse") this.run(this.teardownInReverse)
-    else for (const child of this.children) this.run(child.teardown())
+    else for (const child of this.children) if (!oneShots.has(child)) this.run(child.teardown())
   }
 
   get failure(): Cause.Cause<unknown> | undefined {
     return this.failures.length === 0 ? undefined : this.failures.reduce((a, b) => Cause.parallel(a, b))
   }
 
-  readonly awaitTasks: Effect.Effect<void> = Effect.suspend(() =>
-    this.tasks.size === 0 ? Effect.void : Effect.zipRight(Fiber.awaitAll([...this.tasks]), this.awaitTasks)
-  )
+  readonly awaitTasks: Effect.Effect<void> = Effect.suspend(() => {
+    const all = [...this.tasks, ...this.oneShots]
+    return all.length === 0 ? Effect.void : Effect.zipRight(Fiber.awaitAll(all), this.awaitTasks)
+  })
 
   /** Waits until the supervisor has handled every event queued so far. */
   readonly drain: Effect.Effect<void> = Effect.suspend(() =>
@@ -277,7 +294,7 @@ export class NurseryImpl {
   readonly shutdown: Effect.Effect<void> = Effect.suspend(() => {
     this.closed = true
     for (const slot of this.slots) slot.remove("its nursery closed")
-    return Fiber.interruptAll([...this.tasks]).pipe(
+    return Fiber.interruptAll([...this.tasks, ...this.oneShots]).pipe(
       Effect.zipRight(this.supervisor === undefined ? Effect.void : Fiber.interrupt(this.supervisor)),
       Effect.zipRight(this.supervised ? this.teardownInReverse : this.teardownChildren),
       Effect.zipRight(PubSub.shutdown(this.events))
@@ -587,19 +604,64 @@ const startProcess = (nursery: NurseryImpl, slot: ChildSlot): Effect.Effect<Acto
   )
 
 
-/** @internal */
+/** @internal a one-shot actor's portal and the outcome of its call */
+export interface OneShot {
+  readonly portal: PortalImpl
+  readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
+  readonly result: Effect.Effect<unknown, unknown>
+}
+
+/**
+ * Spawns a one-shot actor and starts its call in a fiber of the nursery's own (tractor's
+ * `run_in_actor`): it runs to its end whatever its siblings do, the actor is reaped when it is done,
+ * and a failure is kept by the nursery (the other one-shots go on; the daemons are cancelled).
+ * @internal
+ */
+export const startInActor = (
+  nursery: NurseryImpl,
+  fn: Actor.Fn.Any,
+  payload: unknown,
+  options: SpawnOptions & { readonly name?: string | undefined }
+): Effect.Effect<OneShot, ActorError.SpawnError> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      // a one-shot is never restarted: it ran its call, or failed it
+      const [slot, child] = yield* restore(spawnSlot(
+        nursery,
+        options.name ?? `${fn.protocol}.${fn.name}`,
+        nursery.supervised ? { ...options, restart: "temporary" } : options
+      ))
+      nursery.oneShotSlots.add(slot)
+      const fiber = nursery.run(
+        Effect.ensuring(child.caller.call(fn, payload, child.cancelAckTimeoutMillis, nursery.onRaced), child.teardown())
+      )
+      nursery.oneShots.add(fiber)
+      fiber.addObserver((exit) => {
+        nursery.oneShots.delete(fiber)
+        nursery.oneShotSlots.delete(slot)
+        if (Exit.isFailure(exit)) nursery.record(exit.cause)
+      })
+      return { portal: new PortalImpl(child, nursery.onRaced, nursery.actor), fiber, result: Fiber.join(fiber) }
+    })
+  )
+
+/**
+ * `startInActor`, then its result. Interrupting the caller reaps the one-shot, unless the
+ * interrupt is the nursery's own one-cancels-all: that one-shot then runs to its end.
+ * @internal
+ */
 export const runInActor = (
   nursery: NurseryImpl,
   fn: Actor.Fn.Any,
   payload: unknown,
   options: SpawnOptions & { readonly name?: string | undefined }
 ): Effect.Effect<unknown, unknown> =>
-  Effect.flatMap(
-    // a one-shot is never restarted: it ran its call, or failed it
-    spawnSlot(nursery, options.name ?? `${fn.protocol}.${fn.name}`, nursery.supervised ? { ...options, restart: "temporary" } : options),
-    ([, child]) =>
-      Effect.ensuring(child.caller.call(fn, payload, child.cancelAckTimeoutMillis, nursery.onRaced), child.teardown())
-  )
+  Effect.flatMap(startInActor(nursery, fn, payload, options), (shot) =>
+    shot.result.pipe(
+      Effect.onInterrupt((interruptors) =>
+        HashSet.has(interruptors, nursery.cancelId) ? Effect.void : Fiber.interrupt(shot.fiber)
+      )
+    ))
 
 /** @internal */
 export const cancel = (nursery: NurseryImpl): Effect.Effect<void> =>
