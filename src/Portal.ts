@@ -13,6 +13,7 @@ import type * as Stream from "effect/Stream"
 import type * as Actor from "./Actor.js"
 import { ProtocolTypeId } from "./Actor.js"
 import type * as ActorError from "./ActorError.js"
+import type * as Supervision from "./Supervision.js"
 import * as internalNursery from "./internal/nursery.js"
 import * as internal from "./internal/portal.js"
 
@@ -232,7 +233,11 @@ export const awaitExit = (self: Portal): Effect.Effect<Actor.ActorExit> => impl(
 
 /**
  * A layer that spawns an actor serving `protocol` and provides its typed client as the protocol's
- * service, so application code can `yield* Primes`. The actor lives as long as the layer.
+ * service, so application code can `yield* Primes`. The actor lives as long as the layer. With a
+ * `supervision` policy (and a `restart` type, `permanent` by default) the actor is supervised: it
+ * is restarted when it crashes and the client reaches whichever incarnation is current. Layers
+ * compose into a tree of services; as with any layer, one value is built once however many
+ * layers use it.
  *
  * @example
  * ```ts
@@ -251,7 +256,10 @@ export const awaitExit = (self: Portal): Effect.Effect<Actor.ActorExit> => impl(
  */
 export const layer = <P extends Actor.Protocol.Any>(
   protocol: P,
-  options: internalNursery.SpawnOptions & { readonly name?: string | undefined }
+  options: internalNursery.SpawnOptions & {
+    readonly name?: string | undefined
+    readonly supervision?: Supervision.Policy | undefined
+  }
 ): Layer.Layer<Actor.Service<Actor.Protocol.Name<P>>, ActorError.SpawnError> =>
   Layer.scoped(
     protocol as unknown as Context.Tag<Actor.Service<Actor.Protocol.Name<P>>, unknown>,

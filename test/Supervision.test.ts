@@ -7,9 +7,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as ActorError from "../src/ActorError.ts"
@@ -306,4 +308,38 @@ describe("nested supervisors", () => {
         assert.notInclude(workers, fresh)
         for (const pid of [firstTeam, ...workers]) assert.isFalse(isAlive(pid), `${pid} is still alive`)
       }), { supervision: policy("oneForOne") }))
+})
+
+describe("actor trees as layers", () => {
+  class Front extends Context.Tag("test/Front")<Front, { readonly backendPid: Effect.Effect<number> }>() {}
+  class Audit extends Context.Tag("test/Audit")<Audit, { readonly backendPid: Effect.Effect<number> }>() {}
+
+  it.live("a supervised actor behind a layer: its client survives restarts; layers sharing it spawn it once", () =>
+    Effect.gen(function*() {
+      const BackendLive = Portal.layer(Restartable, { modules, name: "backend", supervision: policy("oneForOne") })
+      const pidFrom = Effect.map(Restartable, (client) => Effect.map(Effect.orDie(client.whoami()), (me) => me.pid))
+      const FrontLive = Layer.effect(Front, Effect.map(pidFrom, (backendPid) => ({ backendPid })))
+      const AuditLive = Layer.effect(Audit, Effect.map(pidFrom, (backendPid) => ({ backendPid })))
+      const AppLive = Layer.mergeAll(FrontLive, AuditLive, BackendLive).pipe(Layer.provideMerge(BackendLive))
+
+      const [first, second, third] = yield* Effect.gen(function*() {
+        const front = yield* Front
+        const audit = yield* Audit
+        const backend = yield* Restartable
+        const first = yield* front.backendPid
+        // one backend for both: the layer was built once
+        assert.strictEqual(yield* audit.backendPid, first)
+        yield* Effect.orDie(backend.crash({ how: "kill" }))
+        // the client waits for the restarted backend
+        const second = yield* Effect.retry(
+          Effect.filterOrFail(front.backendPid, (pid) => pid !== first),
+          Schedule.spaced("50 millis").pipe(Schedule.upTo("10 seconds"))
+        )
+        return [first, second, yield* audit.backendPid] as const
+      }).pipe(Effect.provide(AppLive))
+      assert.notStrictEqual(second, first)
+      assert.strictEqual(third, second)
+      assert.isFalse(isAlive(first))
+      assert.isFalse(isAlive(second), "the layer's scope closed: its actor is gone")
+    }))
 })
