@@ -271,6 +271,7 @@ const F = {
   ready: (s: any) => spawnMedian(s, "readyMs"),
   firstCall: (s: any) => spawnMedian(s, "firstCallMs"),
   uss: (s: any) => s.memory?.ussMb,
+  restart: (s: any) => (Array.isArray(s.restartMs) && s.restartMs.length > 0 ? median(s.restartMs) : undefined),
   rss: (s: any) => s.memory?.rssMb,
   total: (s: any) => s.totalMs,
   start: (s: any) => s.startMs,
@@ -309,6 +310,7 @@ const figures = {
   tcp_tls_pipelined_per_s: med("echo-tcp", F.pipe),
   piscina_pipelined_per_s: med("echo-piscina", F.pipe),
   spawn_ready_ms: med("spawn-ours", F.ready),
+  restart_ms: med("spawn-ours", F.restart),
   raw_spawn_ms: med("spawn-bare", F.ready),
   pool_primes_ms: med("pool-ours", F.total),
   raw_pool_primes_ms: med("pool-raw", F.total),
@@ -541,6 +543,13 @@ if (JSON_OUT) {
       `same imports ${fmt(col("spawn-same-imports", F.ready), 0)}`,
       fr(extra.spawn_ratio_same_imports),
       "≤ 2×"
+    ],
+    [
+      "supervised restart: SIGKILL → a call answered by the new incarnation (ms)",
+      fmt(col("spawn-ours", F.restart), 0),
+      `spawn → ready ${fmt(col("spawn-ours", F.ready), 0)}`,
+      fr(ratio(figures.restart_ms, figures.spawn_ready_ms)),
+      "≤ spawn + 20 ms"
     ],
     [
       `workerPool(${POOL_SIZE}) primes: start + 6 tasks + close (ms)`,

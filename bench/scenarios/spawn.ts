@@ -6,7 +6,9 @@
  * Usage: node --import tsx bench/scenarios/spawn.ts <ours|bare|same-imports> [measured=3]
  *   ours          Nursery.spawn of bench/actors/echo.ts (TypeScript importing effect; bundled by
  *                 effect-tractor, cache warm): until the portal is returned (ready handshake),
- *                 and until the reply to a first call
+ *                 and until the reply to a first call; then, in a supervised nursery (one-for-one),
+ *                 `measured` restarts: SIGKILL of the child -> the reply to a call made through
+ *                 its portal at once (the call waits for the new incarnation)
  *   bare          child_process.fork of a bare .cjs child: until the reply to a first message
  *   same-imports  child_process.fork of a bare child that loads the same code as the actor
  *                 (esbuild bundle of the actor module, no effect-tractor runtime)
@@ -88,6 +90,33 @@ const once_ = (measureMemory: boolean) =>
     ? rawOnce(bareImportsBundle, measureMemory)
     : Promise.reject(new Error(`unknown variant ${variant}: ours | bare | same-imports`))
 
+/** crash -> the new incarnation's answer, `MEASURED` times (after one discarded warm-up restart) */
+const restarts = async (): Promise<Array<number>> => {
+  const [Effect, Nursery, Portal, { echoModule }, { BenchEcho }] = ours ??= await loadOurs()
+  const { oneForOne } = await import("../../src/Supervision.ts")
+  return Effect.runPromise(Effect.gen(function*() {
+    const supervision = yield* oneForOne({ maxRestarts: MEASURED + 5, period: "1 minute" })
+    return yield* Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const portal = yield* Nursery.spawn(nursery, "bench_restart", { modules: [echoModule] })
+        yield* Portal.call(portal, BenchEcho.echo, { id: 0, n: 2 })
+        const times: Array<number> = []
+        for (let i = 0; i <= MEASURED; i++) {
+          const old = portal.actor.pid
+          const t0 = nowMs()
+          process.kill(old, "SIGKILL")
+          // until the call reaches a new incarnation (a call racing the kill may still reach the old one)
+          while (true) {
+            const answered = yield* Effect.either(Portal.call(portal, BenchEcho.echo, { id: i, n: 2 }))
+            if (answered._tag === "Right" && portal.actor.pid !== old) break
+          }
+          if (i > 0) times.push(nowMs() - t0)
+        }
+        return times
+      }), { supervision })
+  }))
+}
+
 const samples: Array<Sample> = []
 let memory: Memory | undefined
 for (let i = 0; i <= MEASURED; i++) {
@@ -95,4 +124,4 @@ for (let i = 0; i <= MEASURED; i++) {
   if (i > 0) samples.push(r.sample)
   if (r.memory !== undefined) memory = r.memory
 }
-emit({ variant, samples, memory })
+emit({ variant, samples, memory, ...(variant === "ours" ? { restartMs: await restarts() } : {}) })
