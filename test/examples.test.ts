@@ -116,3 +116,32 @@ describe("examples/service_discovery", () => {
       assert.include(listed![1]!, `root@${run.pid}`)
     }))
 })
+
+describe("examples/supervision", () => {
+  const quotes = (author: string) => [
+    `Let it crash. (${author})`,
+    `Supervisors restart what fails. (${author})`,
+    `Errors are messages too. (${author})`
+  ]
+
+  it.live("tree: quotes crashes on every fourth call and is restarted while its caller keeps working; counter keeps its process", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("examples/supervision/tree.ts")
+      yield* assertClean(run)
+      const expected = Array.from({ length: 10 }, (_, i) => `${i + 1}. ${quotes("Erlang")[i % 3]}`)
+      for (const incarnation of [2, 3, 4]) {
+        expected.push("quotes crashed (it exited with code 1): restarting", `quotes is back (incarnation ${incarnation})`)
+      }
+      expected.push("counter kept its process: true")
+      assert.deepStrictEqual(run.lines, expected)
+      // actors of its tree ran (the process sampling may miss an incarnation that lived a few ms)
+      assert.isAtLeast(run.actors.length, 2, `actors seen: ${run.actors.join(", ")}`)
+    }))
+
+  it.live("layers: an app service on a supervised actor's client, whose handlers use their own layer's service", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("examples/supervision/layers.ts")
+      yield* assertClean(run)
+      assert.deepStrictEqual(run.lines, [...quotes("Joe Armstrong"), ...quotes("Joe Armstrong")])
+    }))
+})
