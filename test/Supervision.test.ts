@@ -229,6 +229,24 @@ describe("Supervision", () => {
         assert.strictEqual(yield* Portal.call(a!, Restartable.slow, 1), 1)
       }), { supervision: policy("oneForOne") }))
 
+  it.live("a body that fails while a child restarts ends the nursery with that failure (the supervisor never stalls)", () =>
+    Effect.gen(function*() {
+      for (let round = 0; round < 3; round++) {
+        const exit = yield* Nursery.open((nursery) =>
+          Effect.gen(function*() {
+            const [a] = yield* spawnAll(nursery, ["a"])
+            process.kill(a!.actor.pid, "SIGKILL")
+            // made before the parent saw the exit: it fails as a call in flight does
+            return yield* pidOf(a!)
+          }), { supervision: policy("oneForOne") }).pipe(Effect.timeout("10 seconds"), Effect.exit)
+        const failures = failuresOf(exit)
+        assert.isTrue(
+          failures.length === 1 && failures[0] instanceof ActorError.TransportClosed,
+          Exit.isFailure(exit) ? Cause.pretty(exit.cause) : String(exit)
+        )
+      }
+    }))
+
   it.live("stopChild stops a permanent child for good", () =>
     Nursery.open((nursery) =>
       Effect.gen(function*() {

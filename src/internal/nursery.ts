@@ -310,7 +310,15 @@ export class NurseryImpl {
   // ---------------------------------------------------------------------------
 
   readonly supervise: Effect.Effect<never> = Effect.forever(
-    Effect.flatMap(Queue.take(this.queue), (event) => this.handle(event))
+    Effect.flatMap(Queue.take(this.queue), (event) =>
+      // one event's trouble never stops the supervisor: later events (and drains) wait on it
+      this.handle(event).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.void
+            : Effect.logError(`the supervisor of ${format(this.actor)} failed to handle an event`, cause)
+        )
+      ))
   )
 
   private handle(event: Event): Effect.Effect<void> {
@@ -403,6 +411,8 @@ export class NurseryImpl {
           this.queue.unsafeOffer({ _tag: "StartFailed", slot, error })
         })
       ),
+      // the nursery began to cancel while the child started: it was torn down, nothing to do
+      Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.void : Effect.failCause(cause)),
       Effect.asVoid
     )
   }
