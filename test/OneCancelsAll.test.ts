@@ -276,6 +276,8 @@ describe("one-shot actors keep every outcome", () => {
         const plan = oneShots(round)
         let shots: ReadonlyArray<Nursery.OneShot<unknown, unknown>> = []
         let daemon = -1
+        // every one-shot's call has started before any fails: the failing ones wait for this file
+        const barrier = tempFile(`barrier_${round}`)
         const exit = yield* Nursery.open((nursery: Nursery.Nursery<ActorError.ActorError>) =>
           Effect.gen(function*() {
             const echo = yield* Nursery.spawn(nursery, "daemon", { modules: [echoModule] })
@@ -283,8 +285,12 @@ describe("one-shot actors keep every outcome", () => {
             yield* Nursery.fork(nursery, Effect.never)
             shots = yield* Effect.forEach(plan, ({ fails, ms, name }) =>
               fails
-                ? Nursery.startInActor(nursery, Supervisor.failAfter, { ms, reason: `${name} failed` }, { modules: [supervisionModule], name })
+                ? Nursery.startInActor(nursery, Supervisor.failAfterBarrier, { file: barrier, ms, reason: `${name} failed` }, {
+                  modules: [supervisionModule],
+                  name
+                })
                 : Nursery.startInActor(nursery, Echo.sleep, ms, { modules: [echoModule], name }), { concurrency: "unbounded" })
+            Fs.writeFileSync(barrier, "open")
             return yield* Effect.never
           })
         ).pipe(Effect.exit)

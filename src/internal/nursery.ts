@@ -619,6 +619,8 @@ export interface OneShot {
   readonly portal: PortalImpl
   readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
   readonly result: Effect.Effect<unknown, unknown>
+  /** while true, a caller waits for the outcome: a failure is its to handle, not the nursery's */
+  awaited: boolean
 }
 
 /**
@@ -646,12 +648,18 @@ export const startInActor = (
         Effect.ensuring(child.caller.call(fn, payload, child.cancelAckTimeoutMillis, nursery.onRaced), child.teardown())
       )
       nursery.oneShots.add(fiber)
+      const shot: OneShot = {
+        portal: new PortalImpl(child, nursery.onRaced, nursery.actor),
+        fiber,
+        result: Fiber.join(fiber),
+        awaited: false
+      }
       fiber.addObserver((exit) => {
         nursery.oneShots.delete(fiber)
         nursery.oneShotSlots.delete(slot)
-        if (Exit.isFailure(exit)) nursery.record(exit.cause)
+        if (Exit.isFailure(exit) && !shot.awaited) nursery.record(exit.cause)
       })
-      return { portal: new PortalImpl(child, nursery.onRaced, nursery.actor), fiber, result: Fiber.join(fiber) }
+      return shot
     })
   )
 
@@ -666,12 +674,25 @@ export const runInActor = (
   payload: unknown,
   options: SpawnOptions & { readonly name?: string | undefined }
 ): Effect.Effect<unknown, unknown> =>
-  Effect.flatMap(startInActor(nursery, fn, payload, options), (shot) =>
-    shot.result.pipe(
-      Effect.onInterrupt((interruptors) =>
-        HashSet.has(interruptors, nursery.cancelId) ? Effect.void : Fiber.interrupt(shot.fiber)
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(restore(startInActor(nursery, fn, payload, options)), (shot) => {
+      // the caller gets the outcome and may handle a failure; if the nursery's own cancel takes the
+      // caller away, the one-shot runs on and its failure is the nursery's
+      shot.awaited = true
+      return restore(shot.result).pipe(
+        Effect.onInterrupt((interruptors) =>
+          Effect.suspend(() => {
+            shot.awaited = false
+            if (HashSet.has(interruptors, nursery.cancelId)) {
+              const exit = shot.fiber.unsafePoll()
+              if (exit !== null && Exit.isFailure(exit)) nursery.record(exit.cause)
+              return Effect.void
+            }
+            return Fiber.interrupt(shot.fiber)
+          })
+        )
       )
-    ))
+    }))
 
 /** @internal */
 export const cancel = (nursery: NurseryImpl): Effect.Effect<void> =>
