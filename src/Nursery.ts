@@ -212,9 +212,10 @@ export const spawn: {
 
 /**
  * Spawns an actor, runs one call in it and reaps it (tractor's `to_actor.run`): the result or the
- * typed error comes back in the caller. Like `startInActor`, the call runs to its end when the
- * nursery cancels its siblings (one-cancels-all); interrupting the caller any other way (a timeout)
- * interrupts the call and reaps the actor.
+ * typed error comes back in the caller, whose to handle it is. Like `startInActor`, the call runs
+ * to its end when the nursery cancels its siblings (one-cancels-all), and its failure is then the
+ * nursery's; interrupting the caller any other way (a timeout) interrupts the call and reaps the
+ * actor.
  *
  * @example
  * ```ts
@@ -256,7 +257,8 @@ export interface OneShot<A, E> {
  * Spawns an actor and starts one call in it without waiting (tractor's `run_in_actor`). The call
  * belongs to the nursery: it runs to its end whatever its siblings do (a failing one-shot never
  * interrupts another), the actor is reaped as soon as it is done, and the nursery waits for it and
- * fails with every one-shot's failure. Daemons are cancelled at the first failure, as always.
+ * fails with every one-shot's failure. Daemons are cancelled at the first failure, as always; a
+ * one-shot still starting then is cancelled too (only calls already running run to their end).
  *
  * @example
  * ```ts
