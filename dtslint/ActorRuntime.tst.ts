@@ -1,4 +1,8 @@
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Actor from "../src/Actor.ts"
 import type * as Exit from "effect/Exit"
 import { describe, expect, test } from "tstyche"
 import * as ActorError from "../src/ActorError.ts"
@@ -6,6 +10,11 @@ import * as ActorRuntime from "../src/ActorRuntime.ts"
 import * as WorkerPool from "../src/WorkerPool.ts"
 
 declare const program: Effect.Effect<number, ActorError.SpawnError>
+
+class Prefix extends Context.Tag("Prefix")<Prefix, string>() {}
+const Hello = Actor.protocol("Hello", { greet: Actor.fn({ payload: Schema.String, success: Schema.String }) })
+const Plain = Actor.serve(Hello, { greet: (name) => Effect.succeed(name) })
+const NeedsPrefix = Actor.serve(Hello, { greet: (name) => Effect.map(Prefix, (p) => p + name) })
 
 describe("ActorRuntime", () => {
   test("runMain runs a program with no requirement, data first or data last, and returns nothing", () => {
@@ -34,5 +43,13 @@ describe("ActorRuntime", () => {
 
   test("a worker pool takes a maxSize", () => {
     expect(WorkerPool.make).type.toBeCallableWith({ size: 64, maxSize: 64, modules: ["./m.ts"] })
+  })
+
+  test("layer: what the root's handlers need becomes the layer's requirement", () => {
+    expect(ActorRuntime.layer()).type.toBe<Layer.Layer<ActorRuntime.ActorRuntime, never, never>>()
+    expect(ActorRuntime.layer({ serve: [Plain] })).type.toBe<Layer.Layer<ActorRuntime.ActorRuntime, never, never>>()
+    expect(ActorRuntime.layer({ serve: [Plain, NeedsPrefix] })).type.toBe<
+      Layer.Layer<ActorRuntime.ActorRuntime, never, Prefix>
+    >()
   })
 })

@@ -22,7 +22,7 @@ export declare namespace runMain {
   /**
    * @since 0.1.0
    */
-  export interface Options {
+  export interface Options<R = never> {
     /** Do not log the failure of the program (default: logged with its cause, remote stacks included). */
     readonly disableErrorReporting?: boolean | undefined
     /** Keep Effect's default logger instead of the pretty one. */
@@ -106,7 +106,7 @@ export declare namespace layer {
   /**
    * @since 0.1.0
    */
-  export interface Options {
+  export interface Options<R = never> {
     /** The root's name in the registry (default `root`). */
     readonly name?: string | undefined
     /**
@@ -121,8 +121,12 @@ export declare namespace layer {
     readonly tcpHost?: string | undefined
     /** A TCP peer silent for this long is down (default 15 seconds). */
     readonly tickPeriod?: Duration.DurationInput | undefined
-    /** What the root serves to its tree, like any actor: its actors find it by its name. */
-    readonly serve?: ReadonlyArray<Actor.Implementation> | undefined
+    /**
+     * What the root serves to its tree, like any actor: its actors find it by its name. Its
+     * handlers (and their layers and builders) may use the application's services: they become
+     * the layer's requirements.
+     */
+    readonly serve?: ReadonlyArray<Actor.Implementation<any, R>> | undefined
   }
 }
 
@@ -143,7 +147,7 @@ export declare namespace layer {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: layer.Options = {}): Layer.Layer<ActorRuntime> =>
+export const layer = <R = never>(options: layer.Options<R> = {}): Layer.Layer<ActorRuntime, never, R> =>
   Layer.scoped(
     ActorRuntime,
     runtime.scopedRoot({
@@ -151,7 +155,7 @@ export const layer = (options: layer.Options = {}): Layer.Layer<ActorRuntime> =>
       registry: options.registry,
       key: options.key === undefined ? undefined : Redacted.value(options.key),
       tcpHost: options.tcpHost,
-      serve: options.serve,
+      serve: options.serve as ReadonlyArray<Actor.Implementation> | undefined,
       tickMillis: options.tickPeriod === undefined
         ? undefined
         : Duration.toMillis(Duration.decode(options.tickPeriod))

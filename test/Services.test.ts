@@ -6,8 +6,15 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Actor from "../src/Actor.ts"
 import * as ActorError from "../src/ActorError.ts"
+import * as ActorRuntime from "../src/ActorRuntime.ts"
+import * as TreeRuntime from "../src/internal/runtime.ts"
+import * as Registry from "../src/Registry.ts"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Counter, Greeter } from "./fixtures/services.ts"
@@ -71,4 +78,25 @@ describe("services in actors", () => {
       )
       assert.strictEqual(count, 7)
     }))
+})
+
+describe("services in the root", () => {
+  class Prefix extends Context.Tag("test/Prefix")<Prefix, string>() {}
+  const RootHello = Actor.protocol("RootHello", { greet: Actor.fn({ payload: Schema.String, success: Schema.String }) })
+  // the handlers are built with a service of the application, which the root's layer requires
+  const RootHelloLive = Actor.serve(
+    RootHello,
+    Effect.map(Prefix, (prefix) => Actor.handlers(RootHello, { greet: (name) => Effect.succeed(`${prefix}${name}`) }))
+  )
+
+  it.live("a root's handlers use the application's services: they are the requirements of its layer", () =>
+    Effect.gen(function*() {
+      yield* Effect.orDie((yield* TreeRuntime.current).listen)
+      const self = yield* Registry.waitForActor("services-root", { timeout: "2 seconds" })
+      assert.strictEqual(yield* Portal.call(self, RootHello.greet, "Ada"), "from the app: Ada")
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(ActorRuntime.layer({ name: "services-root", serve: [RootHelloLive] })),
+      Effect.provide(Layer.succeed(Prefix, "from the app: "))
+    ))
 })

@@ -10,7 +10,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Actor from "../Actor.js"
 import type { ActorId } from "./actorId.js"
@@ -21,7 +20,8 @@ import { Caller } from "./caller.js"
 import { Link } from "./link.js"
 import { ActorRuntimeTag, setProcessRuntime, type Settings, TreeRuntime } from "./runtime.js"
 import { defaultLimits, formatAddress, formatTreeKey, makeTreeKey, parseAddress, parseTreeKey } from "./transport.js"
-import { implementations, serveAll, Server, type ServedFn } from "./server.js"
+import { implementations, Server } from "./server.js"
+import { build } from "./services.js"
 import { markActorProcess } from "./main.js"
 import { mapStack } from "./sourceMap.js"
 import { startWatchdog } from "./watchdog.js"
@@ -143,36 +143,11 @@ export const main = async (modules: Modules): Promise<void> => {
 
   // the implementations' layers, built once each in the actor's scope (closed when it ends), then
   // the handlers that an Effect builds, with those services: all before the actor reports ready
-  let building: Actor.Implementation | undefined
-  let phase = "its layer failed"
-  const built = await Effect.runPromiseExit(Effect.gen(function*() {
-    const memoMap = yield* Layer.makeMemoMap
-    let context: Context.Context<never> = base as Context.Context<never>
-    for (const [module, implementation] of found) {
-      current = module
-      if (implementation.layer === undefined) continue
-      building = implementation
-      const services = yield* Layer.buildWithMemoMap(implementation.layer, memoMap, scope).pipe(Effect.provide(context))
-      context = Context.merge(context, services as Context.Context<never>)
-    }
-    const served: Array<readonly [Actor.Implementation, Record<string, ServedFn["handler"]>]> = []
-    for (const [module, implementation] of found) {
-      current = module
-      building = implementation
-      phase = "the effect building its handlers failed"
-      const handlers = Effect.isEffect(implementation.handlers)
-        ? yield* (implementation.handlers as Effect.Effect<unknown, unknown, never>).pipe(Effect.provide(context))
-        : implementation.handlers
-      served.push([implementation, handlers as Record<string, ServedFn["handler"]>])
-    }
-    return { context, fns: serveAll(served) }
-  }) as Effect.Effect<{ readonly context: Context.Context<never>; readonly fns: ReturnType<typeof serveAll> }, unknown>)
+  const built = await Effect.runPromiseExit(build(found, base as Context.Context<never>, scope))
   if (built._tag === "Failure") {
-    const protocol = building === undefined
-      ? "an implementation"
-      : `the implementation of "${building.protocol[Actor.ProtocolTypeId].name}"`
-    const rendered = Cause.pretty(built.cause)
-    bootFailed(current, `${protocol}: ${phase}: ${rendered.split("\n")[0]}`, rendered, true)
+    const failure = Cause.failureOption(built.cause)
+    if (failure._tag === "Some") bootFailed(failure.value.module, failure.value.message, failure.value.rendered, true)
+    else bootFailed("", Cause.pretty(built.cause), undefined, true)
     // what the layers built so far opened, they close
     await Effect.runPromise(Scope.close(scope, built))
     return link.end(() => process.exit(1))

@@ -19,7 +19,8 @@ import { defaultMaxMessageBytes } from "./framing.js"
 import { type Control, Link } from "./link.js"
 import type { Peer } from "./peer.js"
 import { type Entry, Registry, RegistryProtocol } from "./registry.js"
-import { collect, Server } from "./server.js"
+import { collect, implementations, Server } from "./server.js"
+import { build } from "./services.js"
 import * as Transport from "./transport.js"
 
 /** @internal how long an interrupted call on a peer link waits for its ack */
@@ -531,7 +532,32 @@ export class ActorRuntimeTag extends Context.Tag("effect-tractor/ActorRuntime")<
  * @internal
  */
 export const scopedRoot = (options: RootOptions): Effect.Effect<TreeRuntime, never, Scope.Scope> =>
-  Effect.acquireRelease(Effect.sync(() => makeRoot(options)), (runtime) => Effect.sync(() => runtime.close()))
+  Effect.gen(function*() {
+    const root = yield* Effect.acquireRelease(
+      Effect.sync(() => makeRoot({ ...options, serve: undefined })),
+      (runtime) => Effect.sync(() => runtime.close())
+    )
+    const serve = options.serve ?? []
+    if (serve.length === 0) return root
+    // the root's handlers, their layers and builders run with the application's services
+    const app = yield* Effect.context<never>()
+    const base = Context.merge(app, root.server.runtime.context as Context.Context<never>)
+    const found = implementations([["the root's implementations", { ...serve }]])
+    if (found.some(([, i]) => i.protocol[Actor.ProtocolTypeId].name === RegistryProtocol[Actor.ProtocolTypeId].name)) {
+      return yield* Effect.dieMessage("the root serves the registry already")
+    }
+    const built = yield* build(found, base, yield* Effect.scope).pipe(
+      Effect.orDieWith((failure) => new Error(`the root cannot serve ${failure.message}`))
+    )
+    root.server.fns = new Map([...root.server.fns, ...built.fns])
+    root.server.runtime = Effect.runSync(
+      Effect.runtime<Actor.CurrentActor>().pipe(
+        Effect.annotateLogs("actor", format(root.self)),
+        Effect.provide(built.context as Context.Context<Actor.CurrentActor>)
+      )
+    )
+    return root
+  })
 
 let processRuntime: TreeRuntime | undefined
 
