@@ -80,10 +80,15 @@ export const defaultMaxActors = 256
  * the portals' calls waiting while it restarts
  */
 export class ChildSlot implements PortalSlot {
-  current_: ActorProcess | undefined = undefined
+  /** the incarnation whose exit is this child's next event (none while it restarts) */
+  running: ActorProcess | undefined = undefined
+  /** how many incarnations have reported ready */
   incarnation = 0
+  /** why the child is gone for good (it will not be restarted), once it is */
   removed: string | undefined
+  /** calls of its portals waiting for the next incarnation */
   readonly waiters = new Set<() => void>()
+  /** its run of the restart delay schedule */
   driver: Schedule.ScheduleDriver<unknown, unknown, never> | undefined
 
   constructor(
@@ -95,6 +100,7 @@ export class ChildSlot implements PortalSlot {
     readonly restart: Restart
   ) {}
 
+  /** the latest incarnation, alive or not (what its portal names) */
   last!: ActorProcess
 
   /** The incarnation that just reported ready: from now on its exit is this slot's event. */
@@ -108,7 +114,7 @@ export class ChildSlot implements PortalSlot {
 
   /** the incarnation a call may go to now */
   private usable(): ActorProcess | undefined {
-    const c = this.current_
+    const c = this.running
     return c !== undefined && c.exitInfo === undefined && c.link.closedWith === undefined && !c.stopping ? c : undefined
   }
 
@@ -121,7 +127,7 @@ export class ChildSlot implements PortalSlot {
   }
 
   setCurrent(child: ActorProcess | undefined): void {
-    this.current_ = child
+    this.running = child
     if (child !== undefined) this.last = child
     this.wake()
   }
@@ -129,7 +135,7 @@ export class ChildSlot implements PortalSlot {
   remove(reason: string): void {
     if (this.removed !== undefined) return
     this.removed = reason
-    this.current_ = undefined
+    this.running = undefined
     this.wake()
   }
 
@@ -327,7 +333,7 @@ export class NurseryImpl {
       const slot = event.slot
       // an exit of an incarnation the supervisor already replaced or stopped, or after the end
       if (slot.removed !== undefined) return
-      if (event._tag === "Exited" && slot.current_ !== event.child) return
+      if (event._tag === "Exited" && slot.running !== event.child) return
       if (this.closed || (this.cancelling && this.supervised)) return
       const exit: ActorExit = event._tag === "Exited"
         ? event.child.exit()!
@@ -345,7 +351,7 @@ export class NurseryImpl {
           if (this.policy.kind === "oneCancelsAll") {
             // tractor's rule: the crash itself, the very error its pending calls got
             this.removeSlot(slot, exit.reason)
-            return this.record(Cause.fail(event._tag === "Exited" ? event.error : event.error))
+            return this.record(Cause.fail(event.error))
           }
           this.recent = [...this.recent.filter((r) => r.at > now - this.policy.periodMillis), { at: now, name: slot.name, exit }]
           const error = new Supervision.RestartIntensityExceeded({
@@ -375,7 +381,7 @@ export class NurseryImpl {
           slot.setCurrent(undefined)
           for (const key of decision.stop) {
             const sibling = byKey.get(key)!
-            const child = sibling.current_
+            const child = sibling.running
             if (started.has(key)) sibling.setCurrent(undefined)
             else this.removeSlot(sibling, "it was stopped by a sibling's restart (temporary: never restarted)")
             if (child !== undefined) yield* child.teardown()
@@ -704,8 +710,8 @@ export const cancel = (nursery: NurseryImpl): Effect.Effect<void> =>
 /** @internal */
 export const stopChild = (nursery: NurseryImpl, portal: PortalImpl): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const slot = nursery.slots.find((s) => s === portal.slot || s.current_ === portal.peer)
-    const child = slot?.current_ ?? [...nursery.children].find((c) => c === portal.peer)
+    const slot = nursery.slots.find((s) => s === portal.slot || s.running === portal.peer)
+    const child = slot?.running ?? [...nursery.children].find((c) => c === portal.peer)
     if (slot !== undefined) nursery.removeSlot(slot, "it was stopped (Nursery.stopChild)")
     return child === undefined ? Effect.void : child.teardown()
   })
