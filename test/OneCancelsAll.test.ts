@@ -10,6 +10,7 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
 import * as Actor from "../src/Actor.ts"
 import * as ActorError from "../src/ActorError.ts"
 import * as Nursery from "../src/Nursery.ts"
@@ -314,13 +315,16 @@ describe("one-shot actors keep every outcome", () => {
 
   it.live("runInActor in forked tasks: a failing one-shot does not interrupt the others", () =>
     Effect.gen(function*() {
-      const started = Date.now()
+      const began = Date.now()
       const exit = yield* Nursery.open((nursery: Nursery.Nursery<ActorError.ActorError | ActorError.SpawnError>) =>
         Effect.gen(function*() {
-          // the slow ones are running before the fast one fails
+          // the slow ones are running (started: past the nursery's last cancel check) before the fast one fails
+          const events = yield* Nursery.events(nursery)
           for (const name of ["slow_a", "slow_b"]) {
             yield* Nursery.fork(nursery, Nursery.runInActor(nursery, Echo.sleep, 1000, { modules: [echoModule], name }))
           }
+          let started = 0
+          while (started < 2) if ((yield* Queue.take(events))._tag === "Started") started++
           yield* Nursery.fork(
             nursery,
             Nursery.runInActor(nursery, Supervisor.failAfter, { ms: 20, reason: "first failed" }, { modules: [supervisionModule] })
@@ -330,7 +334,7 @@ describe("one-shot actors keep every outcome", () => {
       assert.deepStrictEqual(remoteErrors(failuresOf(exit)).map((e) => e.message), ["first failed"])
       assert.isTrue(Exit.isFailure(exit) && !Cause.isInterrupted(exit.cause))
       // the nursery waited for the slow one-shots to end instead of cancelling them at the failure
-      assert.isAtLeast(Date.now() - started, 1000)
+      assert.isAtLeast(Date.now() - began, 1000)
     }))
 
   it.live("a one-shot is interrupted and reaped when its caller is interrupted by anything but the nursery", () =>
