@@ -4,6 +4,8 @@
  * refused field by field. Children crash every way a process can: an uncaught exception, an
  * unhandled defect, `process.exit` and SIGKILL.
  */
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -20,7 +22,8 @@ import * as Portal from "../src/Portal.ts"
 import * as Supervision from "../src/Supervision.ts"
 import { Restartable } from "./fixtures/restartable.ts"
 import { Team } from "./fixtures/team.ts"
-import { checkOrphansAfterEach, fixture, isAlive } from "./utils/index.ts"
+import { Echo } from "./fixtures/protocols.ts"
+import { checkOrphansAfterEach, echoModule, fixture, isAlive, tempDir } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -276,6 +279,26 @@ describe("Supervision", () => {
         const hard = yield* Portal.awaitExit(brutal!)
         assert.deepStrictEqual([hard.signal, hard.expected], ["SIGKILL", true])
       })))
+
+  it.live("shutdown: infinity waits for a slow finalizer; a duration is only the grace period, then the ladder", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const dir = tempDir("tractor-shutdown-")
+        const [patient] = yield* spawnAll(nursery, ["patient"], { modules: [echoModule], shutdown: "infinity" })
+        const [hasty] = yield* spawnAll(nursery, ["hasty"], { modules: [echoModule], shutdown: "200 millis" })
+        // each lingers 2.5 s in a finalizer: longer than the grace period and SIGTERM's period together
+        for (const portal of [patient!, hasty!]) {
+          yield* Portal.call(portal, Echo.lingerOnExit, { file: Path.join(dir, portal.actor.name), ms: 2500 })
+        }
+        const [kept, cut] = yield* Effect.all(
+          [patient!, hasty!].map((portal) => Effect.zipRight(Nursery.stopChild(nursery, portal), Portal.awaitExit(portal))),
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual([kept!.code, kept!.signal], [0, null], "infinity: no signal, the finalizer ran")
+        assert.isTrue(Fs.existsSync(Path.join(dir, "patient")))
+        assert.strictEqual(cut!.signal, "SIGKILL", "a duration: the ladder went on to SIGKILL")
+        assert.isFalse(Fs.existsSync(Path.join(dir, "hasty")))
+      }), { supervision: policy("oneForOne") }))
 
   it.effect("refuses a policy or a child spec with a typed error naming the field", () =>
     Effect.gen(function*() {
