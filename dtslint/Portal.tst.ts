@@ -5,6 +5,9 @@ import { describe, expect, test } from "tstyche"
 import * as Actor from "../src/Actor.ts"
 import type * as ActorError from "../src/ActorError.ts"
 import * as Portal from "../src/Portal.ts"
+import type * as Supervision from "../src/Supervision.ts"
+
+declare const policy: Supervision.Policy
 
 class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { key: Schema.String }) {}
 
@@ -66,5 +69,12 @@ describe("Portal", () => {
     expect(Portal.layer(Store, { modules: ["./store.ts"] })).type.toBe<
       Layer.Layer<Actor.Service<"Store">, ActorError.SpawnError, never>
     >()
+  })
+
+  test("a supervised layer: the same service, the same errors (a restart is invisible to its type)", () => {
+    expect(Portal.layer(Store, { modules: ["./store.ts"], supervision: policy, restart: "transient" })).type.toBe<
+      Layer.Layer<Actor.Service<"Store">, ActorError.SpawnError, never>
+    >()
+    expect(Portal.layer).type.not.toBeCallableWith(Store, { modules: ["./store.ts"], supervision: "oneForOne" })
   })
 })
