@@ -7,18 +7,23 @@
 import * as Os from "node:os"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
+import type * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Actor from "./Actor.js"
 import * as ActorError from "./ActorError.js"
+import * as internal from "./internal/pool.js"
+import type { PortalImpl } from "./internal/portal.js"
 import * as Nursery from "./Nursery.js"
-import * as Portal from "./Portal.js"
+import type * as Portal from "./Portal.js"
+import * as Supervision from "./Supervision.js"
 
 /**
  * @since 0.1.0
  * @category type ids
  */
-export const TypeId: unique symbol = Symbol.for("effect-tractor/WorkerPool")
+export const TypeId: unique symbol = internal.TypeId as any
 
 /**
  * @since 0.1.0
@@ -34,13 +39,14 @@ export type TypeId = typeof TypeId
  */
 export interface WorkerPool {
   readonly [TypeId]: TypeId
-  /** The workers, one portal each. */
+  /** The workers, one portal each (a supervised worker's portal reaches its current incarnation). */
   readonly portals: ReadonlyArray<Portal.Portal>
-  /** Calls `fn` on the least busy worker. */
+  /** Calls `fn` on the least busy worker, waiting in the pool's queue while every worker is busy. */
   call<F extends Actor.Fn.Any>(
     fn: F,
-    payload: Actor.Fn.Payload<F>
-  ): Effect.Effect<Actor.Fn.Success<F>, Actor.Fn.Error<F> | ActorError.ActorError>
+    payload: Actor.Fn.Payload<F>,
+    options?: WorkerPool.CallOptions
+  ): Effect.Effect<Actor.Fn.Success<F>, Actor.Fn.Error<F> | ActorError.ActorError | PoolQueueFull>
 }
 
 /**
@@ -50,7 +56,7 @@ export declare namespace WorkerPool {
   /**
    * @since 0.1.0
    */
-  export interface Options extends Nursery.Nursery.SpawnOptions {
+  export interface Options extends Omit<Nursery.Nursery.SpawnOptions, "supervision"> {
     /** Number of workers (default: the number of CPUs). */
     readonly size?: number | undefined
     /**
@@ -60,8 +66,72 @@ export declare namespace WorkerPool {
     readonly maxSize?: number | undefined
     /** Worker names are `${name}_${i}` (default `"worker"`). */
     readonly name?: string | undefined
+    /**
+     * How crashed workers are handled. Default: each is replaced (one-for-one, at most
+     * `max(3, size)` restarts in 5 seconds); the call it was running fails with `TransportClosed`
+     * and the pool goes on. `"oneCancelsAll"`: tractor's rule, the first crash cancels the pool.
+     */
+    readonly supervision?: Supervision.Policy | "oneCancelsAll" | undefined
+    /** Calls in flight per worker (default 1: a CPU-bound worker does one thing at a time). */
+    readonly concurrencyPerWorker?: number | undefined
+    /** Calls waiting for a worker beyond which `call` fails with `PoolQueueFull` (default: no limit). */
+    readonly maxQueue?: number | undefined
+    /**
+     * What an interrupted call does to a worker still running it after the acknowledgement
+     * timeout (`cancelAckTimeout`): `"wait"` (default) lets it finish; `"kill"` tears the worker
+     * down and a fresh one replaces it, so a CPU-bound task that never yields is really stopped.
+     */
+    readonly onInterrupt?: "wait" | "kill" | undefined
+  }
+
+  /**
+   * @since 0.1.0
+   */
+  export interface CallOptions {
+    /**
+     * Retries a call whose worker died under it (`TransportClosed`), on the schedule given. Only
+     * for idempotent functions: the first attempt may have done its work before the crash.
+     */
+    readonly retry?: Schedule.Schedule<unknown, ActorError.ActorError> | undefined
+  }
+
+  /**
+   * What the pool has done so far.
+   *
+   * @since 0.1.0
+   */
+  export interface Stats {
+    readonly workers: number
+    /** calls running on workers now */
+    readonly busy: number
+    /** calls waiting for a worker now */
+    readonly queued: number
+    readonly completed: number
+    /** calls that ended with an error (the function's own or an ActorError) */
+    readonly failed: number
+    /** calls interrupted by their caller */
+    readonly interrupted: number
+    /** workers replaced after a crash (or a kill on interrupt) */
+    readonly restarts: number
   }
 }
+
+/**
+ * Every worker is busy and `maxQueue` calls are already waiting.
+ *
+ * @example
+ * ```ts
+ * import * as WorkerPool from "effect-tractor/WorkerPool"
+ *
+ * const waiting = (e: WorkerPool.PoolQueueFull) => e.maxQueue
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class PoolQueueFull extends Schema.TaggedError<PoolQueueFull>("effect-tractor/PoolQueueFull")(
+  "PoolQueueFull",
+  { workers: Schema.Number, maxQueue: Schema.Number, message: Schema.String }
+) {}
 
 /**
  * Whether a value is a worker pool.
@@ -77,10 +147,11 @@ export declare namespace WorkerPool {
  */
 export const isWorkerPool = (u: unknown): u is WorkerPool => Predicate.hasProperty(u, TypeId)
 
+const refuse = (name: string, message: string) => new ActorError.SpawnError({ actorName: `${name}_0`, message })
+
 /**
  * Starts `size` workers (concurrently) in a nursery owned by the current scope. A worker that
- * crashes cancels the pool (one-cancels-all): calls in flight fail with a typed error, nothing is
- * left waiting. Closing the scope tears every worker down.
+ * crashes is replaced (see `supervision`); closing the scope tears every worker down.
  *
  * @example
  * ```ts
@@ -101,33 +172,75 @@ export const make = (options: WorkerPool.Options): Effect.Effect<WorkerPool, Act
     const size = options.size ?? cores
     const maxSize = options.maxSize ?? 4 * cores
     if (!Number.isInteger(size) || size < 1 || size > maxSize) {
-      return yield* new ActorError.SpawnError({
-        actorName: `${name}_0`,
-        message: !Number.isInteger(size) || size < 1
+      return yield* refuse(
+        name,
+        !Number.isInteger(size) || size < 1
           ? `a worker pool needs a whole number of workers of at least 1, not ${size}`
           : `a worker pool of ${size} workers is over the limit of ${maxSize}` +
             `${options.maxSize === undefined ? ` (4 × ${cores} CPUs)` : ""}: ask for fewer, or raise maxSize`
-      })
+      )
     }
-    const nursery = yield* Nursery.make(options)
+    const perWorker = options.concurrencyPerWorker ?? 1
+    if (!Number.isInteger(perWorker) || perWorker < 1) {
+      return yield* refuse(name, `concurrencyPerWorker must be a whole number of at least 1, not ${perWorker}`)
+    }
+    const maxQueue = options.maxQueue ?? Infinity
+    if (!(maxQueue === Infinity || (Number.isInteger(maxQueue) && maxQueue >= 0))) {
+      return yield* refuse(name, `maxQueue must be a whole number, 0 or more, not ${maxQueue}`)
+    }
+    const strict = options.supervision === "oneCancelsAll"
+    if (strict && options.onInterrupt === "kill") {
+      return yield* refuse(
+        name,
+        `onInterrupt "kill" replaces the worker it kills, which a oneCancelsAll pool cannot do: ` +
+          `drop one of the two options`
+      )
+    }
+    const supervision = strict
+      ? undefined
+      : options.supervision as Supervision.Policy | undefined ??
+        (yield* Effect.orDie(Supervision.oneForOne({ maxRestarts: Math.max(3, size) })))
+    const nursery = yield* Nursery.make({ ...options, supervision })
+    const spawnOptions = { ...options, supervision: undefined }
     const portals = yield* Effect.forEach(
       Array.from({ length: size }, (_, i) => `${name}_${i}`),
-      (name) => Nursery.spawn(nursery, name, options),
+      (name) => Nursery.spawn(nursery, name, spawnOptions),
       { concurrency: "unbounded" }
     )
-    const busy = portals.map(() => 0)
-    const call = (fn: Actor.Fn.Any, payload: unknown) =>
-      Effect.suspend(() => {
-        let best = 0
-        for (let i = 1; i < busy.length; i++) if (busy[i]! < busy[best]!) best = i
-        busy[best]!++
-        return Effect.ensuring(
-          Portal.call(portals[best]!, fn, payload),
-          Effect.sync(() => busy[best]!--)
-        )
-      })
-    return { [TypeId]: TypeId, portals, call } as WorkerPool
+    return internal.makePool(portals as unknown as ReadonlyArray<PortalImpl>, {
+      perWorker,
+      maxQueue,
+      kill: options.onInterrupt === "kill",
+      queueFull: (workers, maxQueue) =>
+        new PoolQueueFull({
+          workers,
+          maxQueue,
+          message: `all ${workers} workers are busy and ${maxQueue} calls already wait (maxQueue): ` +
+            `retry later, slow the callers down, or raise maxQueue`
+        })
+    }) as unknown as WorkerPool
   })
+
+/**
+ * What the pool has done so far: workers, calls running and waiting, calls completed, failed and
+ * interrupted, workers replaced.
+ *
+ * @example
+ * ```ts
+ * import * as WorkerPool from "effect-tractor/WorkerPool"
+ * import * as Effect from "effect/Effect"
+ *
+ * declare const pool: WorkerPool.WorkerPool
+ * const report = Effect.map(WorkerPool.stats(pool), (s) => `${s.completed} done, ${s.queued} waiting`)
+ * ```
+ * @since 0.1.0
+ * @category observability
+ */
+export const stats = (pool: WorkerPool): Effect.Effect<WorkerPool.Stats> =>
+  Effect.sync(() => (pool as unknown as internal.Pool).stats())
+
+/** calls in flight when every worker is busy: workers × calls per worker */
+const capacity = (pool: WorkerPool): number => (pool as unknown as internal.Pool).capacity
 
 /**
  * Maps `fn` over `inputs` on the pool and streams `[input, output]` pairs as they complete
@@ -151,11 +264,14 @@ export const map = <F extends Actor.Fn.Any>(
   pool: WorkerPool,
   fn: F,
   inputs: Iterable<Actor.Fn.Payload<F>>,
-  options?: { readonly concurrency?: number | undefined }
-): Stream.Stream<readonly [Actor.Fn.Payload<F>, Actor.Fn.Success<F>], Actor.Fn.Error<F> | ActorError.ActorError> =>
+  options?: WorkerPool.CallOptions & { readonly concurrency?: number | undefined }
+): Stream.Stream<
+  readonly [Actor.Fn.Payload<F>, Actor.Fn.Success<F>],
+  Actor.Fn.Error<F> | ActorError.ActorError | PoolQueueFull
+> =>
   Stream.fromIterable(inputs).pipe(
-    Stream.mapEffect((input) => Effect.map(pool.call(fn, input), (output) => [input, output] as const), {
-      concurrency: options?.concurrency ?? pool.portals.length,
+    Stream.mapEffect((input) => Effect.map(pool.call(fn, input, options), (output) => [input, output] as const), {
+      concurrency: options?.concurrency ?? capacity(pool),
       unordered: true
     })
   )
@@ -181,10 +297,10 @@ export const mapOrdered = <F extends Actor.Fn.Any>(
   pool: WorkerPool,
   fn: F,
   inputs: Iterable<Actor.Fn.Payload<F>>,
-  options?: { readonly concurrency?: number | undefined }
-): Stream.Stream<Actor.Fn.Success<F>, Actor.Fn.Error<F> | ActorError.ActorError> =>
+  options?: WorkerPool.CallOptions & { readonly concurrency?: number | undefined }
+): Stream.Stream<Actor.Fn.Success<F>, Actor.Fn.Error<F> | ActorError.ActorError | PoolQueueFull> =>
   Stream.fromIterable(inputs).pipe(
-    Stream.mapEffect((input) => pool.call(fn, input), { concurrency: options?.concurrency ?? pool.portals.length })
+    Stream.mapEffect((input) => pool.call(fn, input, options), { concurrency: options?.concurrency ?? capacity(pool) })
   )
 
 /**

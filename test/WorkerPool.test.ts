@@ -1,14 +1,17 @@
+import * as Fs from "node:fs"
 import * as Os from "node:os"
+import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as ActorError from "../src/ActorError.ts"
 import * as WorkerPool from "../src/WorkerPool.ts"
 import { Crashy } from "./fixtures/crashy.ts"
-import { checkOrphansAfterEach, descendants, fixture, isAlive } from "./utils/index.ts"
+import { checkOrphansAfterEach, descendants, fixture, isAlive, tempDir } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -78,5 +81,116 @@ describe("WorkerPool", () => {
       const n = yield* WorkerPool.workerPool({ size: 4 * cores + 1, maxSize: 4 * cores + 1, modules }, (pool) =>
         Effect.succeed(pool.portals.length))
       assert.strictEqual(n, 4 * cores + 1)
+    }))
+})
+
+describe("WorkerPool, supervised", () => {
+  it.live("replaces a crashed worker: the call on it fails typed, naming it and its exit; the pool serves at full size", () =>
+    WorkerPool.workerPool({ size: 2, modules }, (pool) =>
+      Effect.gen(function*() {
+        const before = pool.portals.map((p) => p.actor.pid)
+        const exit = yield* Effect.exit(Stream.runDrain(WorkerPool.map(pool, Crashy.work, jobs(6, 30, 2))))
+        const failures = Exit.isFailure(exit) ? [...Cause.failures(exit.cause)] : []
+        assert.strictEqual(failures.length, 1, Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "succeeded")
+        const error = failures[0]
+        assert.isTrue(error instanceof ActorError.TransportClosed, String(error))
+        if (error instanceof ActorError.TransportClosed) {
+          assert.strictEqual(error.exitCode, 3)
+          assert.match(error.actor.name, /^worker_[01]$/)
+        }
+        // the next map runs on two workers again, one of them new
+        const outputs = Chunk.toReadonlyArray(yield* Stream.runCollect(WorkerPool.mapOrdered(pool, Crashy.work, jobs(6, 30))))
+        assert.deepStrictEqual(outputs.map((o) => o.n), [0, 1, 2, 3, 4, 5])
+        const after = new Set(outputs.map((o) => o.pid))
+        assert.strictEqual(after.size, 2)
+        assert.strictEqual([...after].filter((pid) => before.includes(pid)).length, 1, "one worker is new")
+        const stats = yield* WorkerPool.stats(pool)
+        assert.strictEqual(stats.restarts, 1)
+        assert.strictEqual(stats.workers, 2)
+      })))
+
+  it.live("retries a call whose worker died when asked: the map goes on through the crash", () =>
+    Effect.gen(function*() {
+      const file = Path.join(tempDir("tractor-pool-"), "crashed")
+      const outputs = yield* WorkerPool.workerPool({ size: 2, modules }, (pool) =>
+        Stream.runCollect(
+          WorkerPool.mapOrdered(pool, Crashy.workOnce, [0, 1, 2, 3].map((n) => ({ n, file })), {
+            retry: Schedule.recurs(2)
+          })
+        ))
+      assert.deepStrictEqual(Chunk.toReadonlyArray(outputs).map((o) => o.n), [0, 1, 2, 3])
+      assert.isTrue(Fs.existsSync(file), "a worker did crash")
+    }))
+
+  it.live("supervision: 'oneCancelsAll' keeps tractor's rule: the first crash cancels the pool", () =>
+    Effect.gen(function*() {
+      let pids: ReadonlyArray<number> = []
+      const exit = yield* WorkerPool.workerPool({ size: 2, modules, supervision: "oneCancelsAll" }, (pool) =>
+        Effect.gen(function*() {
+          pids = pool.portals.map((p) => p.actor.pid)
+          yield* Effect.exit(pool.call(Crashy.work, { n: 0, delayMs: 10, crash: true }))
+          // the other worker is torn down with it
+          return yield* pool.call(Crashy.work, { n: 1, delayMs: 10, crash: false })
+        })).pipe(Effect.exit)
+      assert.isTrue(Exit.isFailure(exit))
+      for (const pid of pids) assert.isFalse(isAlive(pid))
+    }))
+
+  it.live("bounded: calls beyond the workers wait in the queue, and beyond maxQueue fail with PoolQueueFull", () =>
+    WorkerPool.workerPool({ size: 1, modules, maxQueue: 1 }, (pool) =>
+      Effect.gen(function*() {
+        const slow = yield* Effect.fork(pool.call(Crashy.work, { n: 0, delayMs: 400, crash: false }))
+        const queued = yield* Effect.fork(pool.call(Crashy.work, { n: 1, delayMs: 10, crash: false }))
+        yield* Effect.sleep("100 millis")
+        const stats = yield* WorkerPool.stats(pool)
+        assert.deepStrictEqual([stats.busy, stats.queued], [1, 1])
+        const refused = yield* Effect.flip(pool.call(Crashy.work, { n: 2, delayMs: 10, crash: false }))
+        assert.isTrue(refused instanceof WorkerPool.PoolQueueFull, String(refused))
+        if (refused instanceof WorkerPool.PoolQueueFull) {
+          assert.match(refused.message, /all 1 workers are busy and 1 calls already wait \(maxQueue\)/)
+        }
+        assert.deepStrictEqual([(yield* slow.await)._tag, (yield* queued.await)._tag], ["Success", "Success"])
+        const end = yield* WorkerPool.stats(pool)
+        assert.deepStrictEqual([end.completed, end.failed, end.busy, end.queued], [2, 0, 0, 0])
+      })))
+
+  it.live("concurrencyPerWorker runs that many calls at once on one worker", () =>
+    WorkerPool.workerPool({ size: 1, modules, concurrencyPerWorker: 3 }, (pool) =>
+      Effect.gen(function*() {
+        const start = Date.now()
+        const outputs = yield* Effect.all(
+          [0, 1, 2].map((n) => pool.call(Crashy.work, { n, delayMs: 400, crash: false })),
+          { concurrency: "unbounded" }
+        )
+        assert.strictEqual(new Set(outputs.map((o) => o.pid)).size, 1)
+        // together, not one after the other (1200 ms)
+        assert.isBelow(Date.now() - start, 1100)
+      })))
+
+  it.live("onInterrupt 'kill': a worker stuck in an interrupted CPU-bound call is killed and replaced", () =>
+    WorkerPool.workerPool({ size: 1, modules, onInterrupt: "kill", cancelAckTimeout: "200 millis" }, (pool) =>
+      Effect.gen(function*() {
+        const stuck = pool.portals[0]!.actor.pid
+        const result = yield* pool.call(Crashy.spin, 20_000).pipe(Effect.timeout("300 millis"), Effect.option)
+        assert.isTrue(result._tag === "None")
+        const interruptedAt = Date.now()
+        // the next call reaches a fresh worker instead of waiting out the 20 s loop
+        const next = yield* pool.call(Crashy.work, { n: 1, delayMs: 0, crash: false })
+        const freeMs = Date.now() - interruptedAt
+        assert.notStrictEqual(next.pid, stuck)
+        assert.isBelow(freeMs, 10_000)
+        assert.isFalse(isAlive(stuck))
+        const stats = yield* WorkerPool.stats(pool)
+        assert.deepStrictEqual([stats.interrupted, stats.restarts, stats.completed], [1, 1, 1])
+      })))
+
+  it.live("refuses bad pool options, naming them", () =>
+    Effect.gen(function*() {
+      const bad = (options: Partial<WorkerPool.WorkerPool.Options>) =>
+        Effect.flip(WorkerPool.workerPool({ size: 1, modules, ...options }, () => Effect.void))
+      assert.match((yield* bad({ concurrencyPerWorker: 0 })).message, /concurrencyPerWorker must be a whole number of at least 1/)
+      assert.match((yield* bad({ maxQueue: -1 })).message, /maxQueue must be a whole number, 0 or more/)
+      assert.match((yield* bad({ supervision: "oneCancelsAll", onInterrupt: "kill" })).message, /onInterrupt "kill"/)
+      assert.deepStrictEqual(descendants(), [], "no worker was started")
     }))
 })

@@ -43,14 +43,28 @@ export class PortalImpl {
     return this.slot === undefined ? this.peer.id : this.slot.latest().id
   }
 
-  call(fn: Actor.Fn.Any, payload: unknown): Effect.Effect<unknown, unknown> {
+  call(fn: Actor.Fn.Any, payload: unknown, onStuck?: (peer: Peer) => void): Effect.Effect<unknown, unknown> {
     if (this.slot !== undefined) {
       return Effect.flatMap(
         this.slot.current,
-        (peer) => peer.caller.call(fn, payload, peer.cancelAckTimeoutMillis, this.onRaced)
+        (peer) =>
+          peer.caller.call(
+            fn,
+            payload,
+            peer.cancelAckTimeoutMillis,
+            this.onRaced,
+            onStuck === undefined ? undefined : () => onStuck(peer)
+          )
       )
     }
-    return this.peer.caller.call(fn, payload, this.peer.cancelAckTimeoutMillis, this.onRaced)
+    const peer = this.peer
+    return peer.caller.call(
+      fn,
+      payload,
+      peer.cancelAckTimeoutMillis,
+      this.onRaced,
+      onStuck === undefined ? undefined : () => onStuck(peer)
+    )
   }
 
   stream(fn: Actor.StreamFn.Any, payload: unknown, window?: number): Stream.Stream<unknown, unknown> {
