@@ -1,5 +1,6 @@
 import type * as Chunk from "effect/Chunk"
 import type * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -19,29 +20,53 @@ declare const pool: WorkerPool.WorkerPool
 const modules = ["./primes.ts"]
 
 describe("WorkerPool", () => {
-  test("map streams [input, output] pairs", () => {
-    expect(WorkerPool.map(pool, Primes.isPrime, [2, 3, 4])).type.toBe<
-      Stream.Stream<readonly [number, boolean], ActorError.ActorError, never>
+  test("mapUnordered streams [input, output] pairs", () => {
+    expect(WorkerPool.mapUnordered(pool, Primes.isPrime, [2, 3, 4])).type.toBe<
+      Stream.Stream<readonly [number, boolean], ActorError.ActorError | WorkerPool.PoolQueueFull, never>
     >()
-    expect(WorkerPool.map(pool, Primes.factor, new Set([6]))).type.toBe<
-      Stream.Stream<readonly [number, ReadonlyArray<number>], NotPrime | ActorError.ActorError, never>
+    expect(WorkerPool.mapUnordered(pool, Primes.factor, new Set([6]))).type.toBe<
+      Stream.Stream<readonly [number, ReadonlyArray<number>], NotPrime | ActorError.ActorError | WorkerPool.PoolQueueFull, never>
     >()
   })
 
-  test("mapOrdered streams the outputs alone", () => {
-    expect(WorkerPool.mapOrdered(pool, Primes.isPrime, [2, 3, 4])).type.toBe<
-      Stream.Stream<boolean, ActorError.ActorError, never>
+  test("map streams the outputs alone, in input order", () => {
+    expect(WorkerPool.map(pool, Primes.isPrime, [2, 3, 4])).type.toBe<
+      Stream.Stream<boolean, ActorError.ActorError | WorkerPool.PoolQueueFull, never>
+    >()
+    // data last, for pipe
+    expect(WorkerPool.map(Primes.isPrime, [2])(pool))
+      .type.toBe<Stream.Stream<boolean, ActorError.ActorError | WorkerPool.PoolQueueFull, never>>()
+  })
+
+  test("client: a portal's client type, balanced over the pool", () => {
+    expect(WorkerPool.client(pool, Primes).factor(6)).type.toBe<
+      Effect.Effect<ReadonlyArray<number>, NotPrime | ActorError.ActorError, never>
+    >()
+  })
+
+  test("stats, options and the queue's error", () => {
+    expect(WorkerPool.stats(pool)).type.toBe<Effect.Effect<WorkerPool.WorkerPool.Stats, never, never>>()
+    expect(WorkerPool.make).type.toBeCallableWith({
+      modules,
+      maxQueue: 100,
+      concurrencyPerWorker: 2,
+      onInterrupt: "kill",
+      supervision: "oneCancelsAll"
+    })
+    expect(WorkerPool.make).type.not.toBeCallableWith({ modules, onInterrupt: "abort" })
+    expect(pool.call(Primes.isPrime, 7, { retry: Schedule.recurs(2) })).type.toBe<
+      Effect.Effect<boolean, ActorError.ActorError | WorkerPool.PoolQueueFull, never>
     >()
   })
 
   test("map checks the inputs against the payload schema", () => {
-    expect(WorkerPool.map).type.not.toBeCallableWith(pool, Primes.isPrime, ["2"])
-    expect(WorkerPool.mapOrdered).type.not.toBeCallableWith(pool, Primes.isPrime, ["2"])
+    expect(WorkerPool.mapUnordered).type.not.toBeCallableWith(pool, Primes.isPrime, ["2"])
+    expect(WorkerPool.mapUnordered).type.not.toBeCallableWith(pool, Primes.isPrime, ["2"])
   })
 
   test("pool.call is typed like a portal call", () => {
     expect(pool.call(Primes.factor, 6)).type.toBe<
-      Effect.Effect<ReadonlyArray<number>, NotPrime | ActorError.ActorError, never>
+      Effect.Effect<ReadonlyArray<number>, NotPrime | ActorError.ActorError | WorkerPool.PoolQueueFull, never>
     >()
   })
 
@@ -51,13 +76,13 @@ describe("WorkerPool", () => {
     >()
   })
 
-  test("workerPool: no requirement left, so Effect.runPromise runs it", () => {
-    const main = WorkerPool.workerPool({ size: 4, modules }, (pool) =>
-      Stream.runCollect(WorkerPool.map(pool, Primes.isPrime, [2, 3, 4])))
+  test("use: no requirement left, so Effect.runPromise runs it", () => {
+    const main = WorkerPool.use({ size: 4, modules }, (pool) =>
+      Stream.runCollect(WorkerPool.mapUnordered(pool, Primes.isPrime, [2, 3, 4])))
     expect(main).type.toBe<
       Effect.Effect<
         Chunk.Chunk<readonly [number, boolean]>,
-        ActorError.ActorError | ActorError.SpawnError,
+        ActorError.ActorError | ActorError.SpawnError | WorkerPool.PoolQueueFull,
         never
       >
     >()

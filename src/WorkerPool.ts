@@ -6,6 +6,7 @@
  */
 import * as Os from "node:os"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import * as Predicate from "effect/Predicate"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -242,42 +243,14 @@ export const stats = (pool: WorkerPool): Effect.Effect<WorkerPool.Stats> =>
 /** calls in flight when every worker is busy: workers × calls per worker */
 const capacity = (pool: WorkerPool): number => (pool as unknown as internal.Pool).capacity
 
-/**
- * Maps `fn` over `inputs` on the pool and streams `[input, output]` pairs as they complete
- * (tractor's `actor_map`). `concurrency` is the number of calls in flight (default: one per worker).
- *
- * @example
- * ```ts
- * import * as WorkerPool from "effect-tractor/WorkerPool"
- * import * as Actor from "effect-tractor/Actor"
- * import * as Stream from "effect/Stream"
- * import * as Schema from "effect/Schema"
- *
- * const Primes = Actor.protocol("Primes", { isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }) })
- * declare const pool: WorkerPool.WorkerPool
- * const results = WorkerPool.map(pool, Primes.isPrime, [2, 3, 4]).pipe(Stream.runCollect)
- * ```
- * @since 0.1.0
- * @category combinators
- */
-export const map = <F extends Actor.Fn.Any>(
-  pool: WorkerPool,
-  fn: F,
-  inputs: Iterable<Actor.Fn.Payload<F>>,
-  options?: WorkerPool.CallOptions & { readonly concurrency?: number | undefined }
-): Stream.Stream<
-  readonly [Actor.Fn.Payload<F>, Actor.Fn.Success<F>],
-  Actor.Fn.Error<F> | ActorError.ActorError | PoolQueueFull
-> =>
-  Stream.fromIterable(inputs).pipe(
-    Stream.mapEffect((input) => Effect.map(pool.call(fn, input, options), (output) => [input, output] as const), {
-      concurrency: options?.concurrency ?? capacity(pool),
-      unordered: true
-    })
-  )
+type MapOptions = WorkerPool.CallOptions & {
+  /** calls in flight (default: every worker busy: workers × `concurrencyPerWorker`) */
+  readonly concurrency?: number | undefined
+}
 
 /**
- * Like `map`, but the outputs come in input order.
+ * Maps `fn` over `inputs` on the pool; the outputs come in input order (as `Stream.mapEffect` and
+ * Python's `executor.map` give them). Data first or data last.
  *
  * @example
  * ```ts
@@ -288,20 +261,99 @@ export const map = <F extends Actor.Fn.Any>(
  *
  * const Primes = Actor.protocol("Primes", { isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }) })
  * declare const pool: WorkerPool.WorkerPool
- * const inOrder = WorkerPool.mapOrdered(pool, Primes.isPrime, [2, 3, 4]).pipe(Stream.runCollect)
+ * const inOrder = WorkerPool.map(pool, Primes.isPrime, [2, 3, 4]).pipe(Stream.runCollect)
  * ```
  * @since 0.1.0
  * @category combinators
  */
-export const mapOrdered = <F extends Actor.Fn.Any>(
-  pool: WorkerPool,
-  fn: F,
-  inputs: Iterable<Actor.Fn.Payload<F>>,
-  options?: WorkerPool.CallOptions & { readonly concurrency?: number | undefined }
-): Stream.Stream<Actor.Fn.Success<F>, Actor.Fn.Error<F> | ActorError.ActorError | PoolQueueFull> =>
-  Stream.fromIterable(inputs).pipe(
-    Stream.mapEffect((input) => pool.call(fn, input, options), { concurrency: options?.concurrency ?? capacity(pool) })
-  )
+export const map: {
+  <F extends Actor.Fn.Any>(
+    fn: F,
+    inputs: Iterable<Actor.Fn.Payload<F>>,
+    options?: MapOptions
+  ): (pool: WorkerPool) => Stream.Stream<Actor.Fn.Success<F>, Actor.Fn.Error<F> | ActorError.ActorError | PoolQueueFull>
+  <F extends Actor.Fn.Any>(
+    pool: WorkerPool,
+    fn: F,
+    inputs: Iterable<Actor.Fn.Payload<F>>,
+    options?: MapOptions
+  ): Stream.Stream<Actor.Fn.Success<F>, Actor.Fn.Error<F> | ActorError.ActorError | PoolQueueFull>
+} = dual(
+  (args) => isWorkerPool(args[0]),
+  (pool: WorkerPool, fn: Actor.Fn.Any, inputs: Iterable<unknown>, options?: MapOptions) =>
+    Stream.fromIterable(inputs).pipe(
+      Stream.mapEffect((input) => pool.call(fn, input, options), { concurrency: options?.concurrency ?? capacity(pool) })
+    )
+)
+
+/**
+ * Maps `fn` over `inputs` on the pool and streams `[input, output]` pairs as they complete
+ * (tractor's `actor_map`, Ray's `map_unordered`). Data first or data last.
+ *
+ * @example
+ * ```ts
+ * import * as WorkerPool from "effect-tractor/WorkerPool"
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Stream from "effect/Stream"
+ * import * as Schema from "effect/Schema"
+ *
+ * const Primes = Actor.protocol("Primes", { isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }) })
+ * declare const pool: WorkerPool.WorkerPool
+ * const asCompleted = WorkerPool.mapUnordered(pool, Primes.isPrime, [2, 3, 4]).pipe(Stream.runCollect)
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const mapUnordered: {
+  <F extends Actor.Fn.Any>(
+    fn: F,
+    inputs: Iterable<Actor.Fn.Payload<F>>,
+    options?: MapOptions
+  ): (pool: WorkerPool) => Stream.Stream<
+    readonly [Actor.Fn.Payload<F>, Actor.Fn.Success<F>],
+    Actor.Fn.Error<F> | ActorError.ActorError | PoolQueueFull
+  >
+  <F extends Actor.Fn.Any>(
+    pool: WorkerPool,
+    fn: F,
+    inputs: Iterable<Actor.Fn.Payload<F>>,
+    options?: MapOptions
+  ): Stream.Stream<
+    readonly [Actor.Fn.Payload<F>, Actor.Fn.Success<F>],
+    Actor.Fn.Error<F> | ActorError.ActorError | PoolQueueFull
+  >
+} = dual(
+  (args) => isWorkerPool(args[0]),
+  (pool: WorkerPool, fn: Actor.Fn.Any, inputs: Iterable<unknown>, options?: MapOptions) =>
+    Stream.fromIterable(inputs).pipe(
+      Stream.mapEffect((input) => Effect.map(pool.call(fn, input, options), (output) => [input, output] as const), {
+        concurrency: options?.concurrency ?? capacity(pool),
+        unordered: true
+      })
+    )
+)
+
+/**
+ * The typed client of a protocol the workers serve, with the same type as a portal's: every call
+ * goes to the least busy worker (through the pool's queue).
+ *
+ * @example
+ * ```ts
+ * import * as WorkerPool from "effect-tractor/WorkerPool"
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Schema from "effect/Schema"
+ *
+ * const Primes = Actor.protocol("Primes", { isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }) })
+ * declare const pool: WorkerPool.WorkerPool
+ * const seven = WorkerPool.client(pool, Primes).isPrime(7)
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const client: {
+  <P extends Actor.Protocol.Any>(protocol: P): (pool: WorkerPool) => Actor.Client<Actor.Protocol.Fns<P>>
+  <P extends Actor.Protocol.Any>(pool: WorkerPool, protocol: P): Actor.Client<Actor.Protocol.Fns<P>>
+} = dual(2, (pool: WorkerPool, protocol: Actor.Protocol.Any) => (pool as unknown as internal.Pool).client(protocol)) as any
 
 /**
  * Runs `use` with a fresh pool and tears the pool down afterwards. Its requirements are those of
@@ -316,16 +368,32 @@ export const mapOrdered = <F extends Actor.Fn.Any>(
  * import * as Schema from "effect/Schema"
  *
  * const Primes = Actor.protocol("Primes", { isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }) })
- * const main = WorkerPool.workerPool({ size: 4, modules: [new URL("./primes.js", import.meta.url)] }, (pool) =>
- *   WorkerPool.map(pool, Primes.isPrime, [2, 3, 4]).pipe(Stream.runForEach(([n, p]) => Effect.log(n, p)))
+ * const main = WorkerPool.use({ size: 4, modules: [new URL("./primes.js", import.meta.url)] }, (pool) =>
+ *   WorkerPool.mapUnordered(pool, Primes.isPrime, [2, 3, 4]).pipe(Stream.runForEach(([n, p]) => Effect.log(n, p)))
  * )
  * // Effect.runPromise(main)
  * ```
  * @since 0.1.0
  * @category constructors
  */
-export const workerPool = <A, E, R>(
+export const use = <A, E, R>(
   options: WorkerPool.Options,
   use: (pool: WorkerPool) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | ActorError.SpawnError, Exclude<R, Scope.Scope>> =>
   Effect.scoped(Effect.flatMap(make(options), use))
+
+/**
+ * The former name of `use`.
+ *
+ * @deprecated use `WorkerPool.use`
+ * @example
+ * ```ts
+ * import * as WorkerPool from "effect-tractor/WorkerPool"
+ * import * as Effect from "effect/Effect"
+ *
+ * const main = WorkerPool.workerPool({ size: 2, modules: ["./primes.js"] }, () => Effect.void)
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const workerPool: typeof use = use

@@ -20,13 +20,13 @@ const jobs = (count: number, delayMs: number, crashAt = -1) =>
   Array.from({ length: count }, (_, n) => ({ n, delayMs, crash: n === crashAt }))
 
 describe("WorkerPool", () => {
-  it.live("maps over every input on several workers and streams the results as they complete", () =>
+  it.live("mapUnordered maps over every input on several workers and streams the results as they complete", () =>
     Effect.gen(function*() {
-      const { pids, results } = yield* WorkerPool.workerPool({ size: 2, modules }, (pool) =>
+      const { pids, results } = yield* WorkerPool.use({ size: 2, modules }, (pool) =>
         Effect.gen(function*() {
           // the slow first job finishes last: results come as completed, not in input order
           const inputs = [{ n: 0, delayMs: 400, crash: false }, ...jobs(6, 20).slice(1)]
-          const results = Chunk.toReadonlyArray(yield* Stream.runCollect(WorkerPool.map(pool, Crashy.work, inputs)))
+          const results = Chunk.toReadonlyArray(yield* Stream.runCollect(WorkerPool.mapUnordered(pool, Crashy.work, inputs)))
           return { pids: pool.portals.map((p) => p.actor.pid), results }
         }))
       assert.deepStrictEqual(results.map(([input]) => input.n).sort(), [0, 1, 2, 3, 4, 5])
@@ -36,10 +36,10 @@ describe("WorkerPool", () => {
       for (const pid of pids) assert.isFalse(isAlive(pid))
     }))
 
-  it.live("mapOrdered gives the outputs in input order", () =>
+  it.live("map gives the outputs in input order", () =>
     Effect.gen(function*() {
-      const outputs = yield* WorkerPool.workerPool({ size: 2, modules }, (pool) =>
-        Stream.runCollect(WorkerPool.mapOrdered(pool, Crashy.work, [
+      const outputs = yield* WorkerPool.use({ size: 2, modules }, (pool) =>
+        Stream.runCollect(WorkerPool.map(pool, Crashy.work, [
           { n: 0, delayMs: 300, crash: false },
           ...jobs(5, 10).slice(1)
         ])))
@@ -50,9 +50,9 @@ describe("WorkerPool", () => {
     Effect.gen(function*() {
       let pids: ReadonlyArray<number> = []
       const start = Date.now()
-      const exit = yield* WorkerPool.workerPool({ size: 2, modules }, (pool) => {
+      const exit = yield* WorkerPool.use({ size: 2, modules }, (pool) => {
         pids = pool.portals.map((p) => p.actor.pid)
-        return Stream.runDrain(WorkerPool.map(pool, Crashy.work, jobs(8, 50, 3)))
+        return Stream.runDrain(WorkerPool.mapUnordered(pool, Crashy.work, jobs(8, 50, 3)))
       }).pipe(Effect.exit)
       assert.isTrue(Exit.isFailure(exit))
       if (Exit.isFailure(exit)) {
@@ -66,19 +66,19 @@ describe("WorkerPool", () => {
   it.live("refuses an absurd pool before starting any worker, naming the limit and how to raise it", () =>
     Effect.gen(function*() {
       const cores = Os.availableParallelism()
-      const huge = yield* Effect.flip(WorkerPool.workerPool({ size: 100_000, modules }, () => Effect.void))
+      const huge = yield* Effect.flip(WorkerPool.use({ size: 100_000, modules }, () => Effect.void))
       assert.instanceOf(huge, ActorError.SpawnError)
       assert.strictEqual(
         huge.message,
         `a worker pool of 100000 workers is over the limit of ${4 * cores} (4 × ${cores} CPUs): ask for fewer, or raise maxSize`
       )
       for (const size of [0, -1, 1.5, NaN]) {
-        const bad = yield* Effect.flip(WorkerPool.workerPool({ size, modules }, () => Effect.void))
+        const bad = yield* Effect.flip(WorkerPool.use({ size, modules }, () => Effect.void))
         assert.include(bad.message, "a whole number of workers of at least 1")
       }
       assert.deepStrictEqual(descendants(), [], "no worker was started")
       // the limit is the user's to raise
-      const n = yield* WorkerPool.workerPool({ size: 4 * cores + 1, maxSize: 4 * cores + 1, modules }, (pool) =>
+      const n = yield* WorkerPool.use({ size: 4 * cores + 1, maxSize: 4 * cores + 1, modules }, (pool) =>
         Effect.succeed(pool.portals.length))
       assert.strictEqual(n, 4 * cores + 1)
     }))
@@ -86,10 +86,10 @@ describe("WorkerPool", () => {
 
 describe("WorkerPool, supervised", () => {
   it.live("replaces a crashed worker: the call on it fails typed, naming it and its exit; the pool serves at full size", () =>
-    WorkerPool.workerPool({ size: 2, modules }, (pool) =>
+    WorkerPool.use({ size: 2, modules }, (pool) =>
       Effect.gen(function*() {
         const before = pool.portals.map((p) => p.actor.pid)
-        const exit = yield* Effect.exit(Stream.runDrain(WorkerPool.map(pool, Crashy.work, jobs(6, 30, 2))))
+        const exit = yield* Effect.exit(Stream.runDrain(WorkerPool.mapUnordered(pool, Crashy.work, jobs(6, 30, 2))))
         const failures = Exit.isFailure(exit) ? [...Cause.failures(exit.cause)] : []
         assert.strictEqual(failures.length, 1, Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "succeeded")
         const error = failures[0]
@@ -99,7 +99,7 @@ describe("WorkerPool, supervised", () => {
           assert.match(error.actor.name, /^worker_[01]$/)
         }
         // the next map runs on two workers again, one of them new
-        const outputs = Chunk.toReadonlyArray(yield* Stream.runCollect(WorkerPool.mapOrdered(pool, Crashy.work, jobs(6, 30))))
+        const outputs = Chunk.toReadonlyArray(yield* Stream.runCollect(WorkerPool.map(pool, Crashy.work, jobs(6, 30))))
         assert.deepStrictEqual(outputs.map((o) => o.n), [0, 1, 2, 3, 4, 5])
         const after = new Set(outputs.map((o) => o.pid))
         assert.strictEqual(after.size, 2)
@@ -112,9 +112,9 @@ describe("WorkerPool, supervised", () => {
   it.live("retries a call whose worker died when asked: the map goes on through the crash", () =>
     Effect.gen(function*() {
       const file = Path.join(tempDir("tractor-pool-"), "crashed")
-      const outputs = yield* WorkerPool.workerPool({ size: 2, modules }, (pool) =>
+      const outputs = yield* WorkerPool.use({ size: 2, modules }, (pool) =>
         Stream.runCollect(
-          WorkerPool.mapOrdered(pool, Crashy.workOnce, [0, 1, 2, 3].map((n) => ({ n, file })), {
+          WorkerPool.map(pool, Crashy.workOnce, [0, 1, 2, 3].map((n) => ({ n, file })), {
             retry: Schedule.recurs(2)
           })
         ))
@@ -125,7 +125,7 @@ describe("WorkerPool, supervised", () => {
   it.live("supervision: 'oneCancelsAll' keeps tractor's rule: the first crash cancels the pool", () =>
     Effect.gen(function*() {
       let pids: ReadonlyArray<number> = []
-      const exit = yield* WorkerPool.workerPool({ size: 2, modules, supervision: "oneCancelsAll" }, (pool) =>
+      const exit = yield* WorkerPool.use({ size: 2, modules, supervision: "oneCancelsAll" }, (pool) =>
         Effect.gen(function*() {
           pids = pool.portals.map((p) => p.actor.pid)
           yield* Effect.exit(pool.call(Crashy.work, { n: 0, delayMs: 10, crash: true }))
@@ -137,7 +137,7 @@ describe("WorkerPool, supervised", () => {
     }))
 
   it.live("bounded: calls beyond the workers wait in the queue, and beyond maxQueue fail with PoolQueueFull", () =>
-    WorkerPool.workerPool({ size: 1, modules, maxQueue: 1 }, (pool) =>
+    WorkerPool.use({ size: 1, modules, maxQueue: 1 }, (pool) =>
       Effect.gen(function*() {
         const slow = yield* Effect.fork(pool.call(Crashy.work, { n: 0, delayMs: 400, crash: false }))
         const queued = yield* Effect.fork(pool.call(Crashy.work, { n: 1, delayMs: 10, crash: false }))
@@ -155,7 +155,7 @@ describe("WorkerPool, supervised", () => {
       })))
 
   it.live("concurrencyPerWorker runs that many calls at once on one worker", () =>
-    WorkerPool.workerPool({ size: 1, modules, concurrencyPerWorker: 3 }, (pool) =>
+    WorkerPool.use({ size: 1, modules, concurrencyPerWorker: 3 }, (pool) =>
       Effect.gen(function*() {
         const start = Date.now()
         const outputs = yield* Effect.all(
@@ -168,7 +168,7 @@ describe("WorkerPool, supervised", () => {
       })))
 
   it.live("onInterrupt 'kill': a worker stuck in an interrupted CPU-bound call is killed and replaced", () =>
-    WorkerPool.workerPool({ size: 1, modules, onInterrupt: "kill", cancelAckTimeout: "200 millis" }, (pool) =>
+    WorkerPool.use({ size: 1, modules, onInterrupt: "kill", cancelAckTimeout: "200 millis" }, (pool) =>
       Effect.gen(function*() {
         const stuck = pool.portals[0]!.actor.pid
         const result = yield* pool.call(Crashy.spin, 20_000).pipe(Effect.timeout("300 millis"), Effect.option)
@@ -187,7 +187,7 @@ describe("WorkerPool, supervised", () => {
   it.live("refuses bad pool options, naming them", () =>
     Effect.gen(function*() {
       const bad = (options: Partial<WorkerPool.WorkerPool.Options>) =>
-        Effect.flip(WorkerPool.workerPool({ size: 1, modules, ...options }, () => Effect.void))
+        Effect.flip(WorkerPool.use({ size: 1, modules, ...options }, () => Effect.void))
       assert.match((yield* bad({ concurrencyPerWorker: 0 })).message, /concurrencyPerWorker must be a whole number of at least 1/)
       assert.match((yield* bad({ maxQueue: -1 })).message, /maxQueue must be a whole number, 0 or more/)
       assert.match((yield* bad({ supervision: "oneCancelsAll", onInterrupt: "kill" })).message, /onInterrupt "kill"/)

@@ -110,9 +110,11 @@ describe("examples/service_discovery", () => {
       assert.isNotNull(read, run.lines[1])
       // both found the same daemon, an actor of this program's tree
       assert.strictEqual(stored![2], read![2])
-      assert.include(run.actors, Number(stored![2]))
       const listed = /^the registry holds: (.*)$/.exec(run.lines[2]!)
       assert.deepStrictEqual(listed![1]!.split(", ").map((e) => e.split("@")[0]), ["client_a", "client_b", "kv", "root"])
+      // the registry of this program's root holds the very daemon the clients found (sampling the
+      // process tree for it missed the short-lived daemon twice under load: the list is exact)
+      assert.include(listed![1]!.split(", "), `kv@${stored![2]}`)
       assert.include(listed![1]!, `root@${run.pid}`)
     }))
 })

@@ -5,7 +5,7 @@
  * also times the whole process.
  *
  * Usage: node --import tsx bench/scenarios/pool-primes.ts <ours|raw> [size=2]
- *   ours  WorkerPool.workerPool({ size, modules: [bench/actors/primes.ts] }) + WorkerPool.map
+ *   ours  WorkerPool.use({ size, modules: [bench/actors/primes.ts] }) + WorkerPool.map
  *         (results streamed as they complete)
  *   raw   a hand-written pool of `size` child_process.fork children (json IPC), each taking the
  *         next task when it answers
@@ -43,10 +43,10 @@ const ours = async (): Promise<Phases> => {
   let tReady = 0
   let tDone = 0
   await Effect.runPromise(
-    WorkerPool.workerPool({ size: SIZE, modules: [primesModule] }, (pool) =>
+    WorkerPool.use({ size: SIZE, modules: [primesModule] }, (pool) =>
       Effect.suspend(() => {
         tReady = nowMs()
-        return WorkerPool.map(pool, BenchPrimes.isPrime, PRIMES).pipe(
+        return WorkerPool.mapUnordered(pool, BenchPrimes.isPrime, PRIMES).pipe(
           Stream.runForEach(([n, prime]) => Effect.sync(() => console.log(formatLine(n, prime)))),
           Effect.tap(() => Effect.sync(() => (tDone = nowMs())))
         )

@@ -42,13 +42,13 @@ const secondsSince = (start: number) => ((performance.now() - start) / 1000).toF
 const main = (workers: number) =>
   // the workers live as long as the function below runs: they start (concurrently) before it, and
   // are all gone, process and all, when it ends, whether it succeeds, fails or is interrupted
-  WorkerPool.workerPool({ size: workers, modules: [import.meta.url] }, (pool) =>
+  WorkerPool.use({ size: workers, modules: [import.meta.url] }, (pool) =>
     Effect.gen(function*() {
       const names = pool.portals.map((portal) => `${portal.actor.name}@${portal.actor.pid}`)
       yield* Console.log(`root@${process.pid} started ${workers} workers: ${names.join(", ")}`)
       const start = performance.now()
       // [number, result] pairs come back as the workers finish them, not in input order
-      yield* WorkerPool.map(pool, Sieve.check, PRIMES).pipe(
+      yield* WorkerPool.mapUnordered(pool, Sieve.check, PRIMES).pipe(
         Stream.runForEach(([n, { by, prime }]) => Console.log(`${n} is prime: ${py(prime)} (${by})`))
       )
       yield* Console.log(`processing took ${secondsSince(start)} seconds`)

@@ -8,6 +8,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import type * as Actor from "../Actor.js"
+import { ProtocolTypeId } from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import { ActorProcess } from "./actorProcess.js"
 import type { Peer } from "./peer.js"
@@ -107,6 +108,29 @@ export class Pool {
     })
   }
 
+  private readonly clients = new Map<string, unknown>()
+
+  client(protocol: Actor.Protocol.Any): unknown {
+    const meta = protocol[ProtocolTypeId]
+    let client = this.clients.get(meta.name)
+    if (client === undefined) {
+      const methods: Record<string, (payload: unknown) => unknown> = {}
+      for (const [name, fn] of Object.entries(meta.fns)) {
+        methods[name] = fn.kind === "fn"
+          ? (payload) => this.call(fn as Actor.Fn.Any, payload)
+          : () => {
+            throw new Error(
+              `WorkerPool.client: ${meta.name}.${name} is a ${fn.kind}, and a pool balances calls only: ` +
+                `open it on one worker's portal (pool.portals)`
+            )
+          }
+      }
+      client = methods
+      this.clients.set(meta.name, client)
+    }
+    return client
+  }
+
   call(
     fn: Actor.Fn.Any,
     payload: unknown,
@@ -119,6 +143,12 @@ export class Pool {
       while: (e) => e instanceof ActorError.TransportClosed
     })
   }
+}
+
+/** @internal */
+export interface Pool {
+  /** the typed client of a protocol, every call through the pool */
+  client(protocol: Actor.Protocol.Any): unknown
 }
 
 /** @internal */
