@@ -54,6 +54,7 @@ describe("WorkerPool", () => {
       supervision: "oneCancelsAll"
     })
     expect(WorkerPool.make).type.not.toBeCallableWith({ modules, onInterrupt: "abort" })
+    expect(WorkerPool.make).type.toBeCallableWith({ modules, size: 8, minSize: 1, idleTimeout: "10 seconds" })
     expect(pool.call(Primes.isPrime, 7, { retry: Schedule.recurs(2) })).type.toBe<
       Effect.Effect<boolean, ActorError.ActorError | WorkerPool.PoolQueueFull, never>
     >()

@@ -8,7 +8,9 @@ import * as Os from "node:os"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Predicate from "effect/Predicate"
-import type * as Schedule from "effect/Schedule"
+import * as Duration from "effect/Duration"
+import * as Runtime from "effect/Runtime"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -67,6 +69,14 @@ export declare namespace WorkerPool {
     readonly maxSize?: number | undefined
     /** Worker names are `${name}_${i}` (default `"worker"`). */
     readonly name?: string | undefined
+    /**
+     * An elastic pool: it starts with `minSize` workers and grows up to `size` while every worker
+     * is busy; a worker beyond `minSize` idle for `idleTimeout` is stopped. Without it, the pool
+     * keeps `size` workers.
+     */
+    readonly minSize?: number | undefined
+    /** How long a worker beyond `minSize` may stay idle (default 30 seconds). */
+    readonly idleTimeout?: Duration.DurationInput | undefined
     /**
      * How crashed workers are handled. Default: each is replaced (one-for-one, at most
      * `max(3, size)` restarts in 5 seconds); the call it was running fails with `TransportClosed`
@@ -201,17 +211,32 @@ export const make = (options: WorkerPool.Options): Effect.Effect<WorkerPool, Act
       ? undefined
       : options.supervision as Supervision.Policy | undefined ??
         (yield* Effect.orDie(Supervision.oneForOne({ maxRestarts: Math.max(3, size) })))
+    const minSize = options.minSize ?? size
+    if (!Number.isInteger(minSize) || minSize < 0 || minSize > size) {
+      return yield* refuse(name, `minSize must be a whole number from 0 to size (${size}), not ${minSize}`)
+    }
+    const idleMillis = options.idleTimeout === undefined ? 30_000 : Duration.toMillis(Duration.decode(options.idleTimeout))
     const nursery = yield* Nursery.make({ ...options, supervision })
     const spawnOptions = { ...options, supervision: undefined }
-    const portals = yield* Effect.forEach(
-      Array.from({ length: size }, (_, i) => `${name}_${i}`),
-      (name) => Nursery.spawn(nursery, name, spawnOptions),
-      { concurrency: "unbounded" }
-    )
-    return internal.makePool(portals as unknown as ReadonlyArray<PortalImpl>, {
+    let started = 0
+    const spawnOne = Effect.suspend(() => Nursery.spawn(nursery, `${name}_${started++}`, spawnOptions))
+    // started at most one per CPU at a time: a large pool does not bring the machine to its knees
+    const portals = yield* Effect.all(Array.from({ length: minSize }, () => spawnOne), { concurrency: cores })
+    const run = Runtime.runFork(yield* Effect.runtime<never>())
+    const pool = internal.makePool(portals as unknown as ReadonlyArray<PortalImpl>, {
       perWorker,
       maxQueue,
       kill: options.onInterrupt === "kill",
+      elastic: options.minSize === undefined ? undefined : {
+        minSize,
+        maxWorkers: size,
+        idleMillis,
+        start: spawnOne as unknown as Effect.Effect<PortalImpl, ActorError.SpawnError>,
+        stop: (portal) => Nursery.stopChild(nursery, portal as unknown as Portal.Portal),
+        run: (effect) => {
+          run(effect)
+        }
+      },
       queueFull: (workers, maxQueue) =>
         new PoolQueueFull({
           workers,
@@ -219,7 +244,13 @@ export const make = (options: WorkerPool.Options): Effect.Effect<WorkerPool, Act
           message: `all ${workers} workers are busy and ${maxQueue} calls already wait (maxQueue): ` +
             `retry later, slow the callers down, or raise maxQueue`
         })
-    }) as unknown as WorkerPool
+    })
+    if (options.minSize !== undefined) {
+      yield* Effect.forkScoped(
+        Effect.repeat(pool.shrink, Schedule.spaced(Duration.millis(Math.max(50, Math.min(1000, idleMillis / 4)))))
+      )
+    }
+    return pool as unknown as WorkerPool
   })
 
 /**
@@ -240,8 +271,8 @@ export const make = (options: WorkerPool.Options): Effect.Effect<WorkerPool, Act
 export const stats = (pool: WorkerPool): Effect.Effect<WorkerPool.Stats> =>
   Effect.sync(() => (pool as unknown as internal.Pool).stats())
 
-/** calls in flight when every worker is busy: workers × calls per worker */
-const capacity = (pool: WorkerPool): number => (pool as unknown as internal.Pool).capacity
+/** calls in flight when every worker is busy (at the pool's largest): workers × calls per worker */
+const capacity = (pool: WorkerPool): number => (pool as unknown as internal.Pool).fullCapacity
 
 type MapOptions = WorkerPool.CallOptions & {
   /** calls in flight (default: every worker busy: workers × `concurrencyPerWorker`) */

@@ -194,3 +194,42 @@ describe("WorkerPool, supervised", () => {
       assert.deepStrictEqual(descendants(), [], "no worker was started")
     }))
 })
+
+describe("WorkerPool, elastic", () => {
+  it.live("grows from minSize up to size while every worker is busy, and shrinks back after idleTimeout", () =>
+    WorkerPool.use({ size: 3, minSize: 1, idleTimeout: "300 millis", modules }, (pool) =>
+      Effect.gen(function*() {
+        assert.strictEqual((yield* WorkerPool.stats(pool)).workers, 1, "it starts with minSize workers")
+        const outputs = yield* Effect.all(
+          [0, 1, 2].map((n) => pool.call(Crashy.work, { n, delayMs: 600, crash: false })),
+          { concurrency: "unbounded" }
+        )
+        const pids = [...new Set(outputs.map((o) => o.pid))]
+        assert.strictEqual(pids.length, 3, "three calls at once ran on three workers")
+        assert.strictEqual((yield* WorkerPool.stats(pool)).workers, 3)
+        // idle: back to one worker, the others stopped for good
+        yield* Effect.sleep("1200 millis")
+        assert.strictEqual((yield* WorkerPool.stats(pool)).workers, 1)
+        assert.strictEqual(pids.filter(isAlive).length, 1)
+        // and it still serves
+        assert.strictEqual((yield* pool.call(Crashy.work, { n: 9, delayMs: 0, crash: false })).n, 9)
+      })))
+
+  it.live("minSize must be within 0..size", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(WorkerPool.use({ size: 2, minSize: 3, modules }, () => Effect.void))
+      assert.match(error.message, /minSize must be a whole number from 0 to size \(2\), not 3/)
+    }))
+})
+
+describe("WorkerPool, elastic from nothing", () => {
+  it.live("minSize 0: no worker until the first call; a map grows the pool to size", () =>
+    WorkerPool.use({ size: 2, minSize: 0, idleTimeout: "10 seconds", modules }, (pool) =>
+      Effect.gen(function*() {
+        assert.strictEqual((yield* WorkerPool.stats(pool)).workers, 0)
+        assert.deepStrictEqual(descendants(), [], "nothing started yet")
+        const outputs = Chunk.toReadonlyArray(yield* Stream.runCollect(WorkerPool.map(pool, Crashy.work, jobs(4, 300))))
+        assert.deepStrictEqual(outputs.map((o) => o.n), [0, 1, 2, 3])
+        assert.strictEqual(new Set(outputs.map((o) => o.pid)).size, 2)
+      })))
+})

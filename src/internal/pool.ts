@@ -20,6 +20,8 @@ export const TypeId: unique symbol = Symbol.for("effect-tractor/WorkerPool")
 interface Worker {
   readonly portal: PortalImpl
   inFlight: number
+  /** when it last ended a call (or started) */
+  lastActive: number
 }
 
 /** @internal */
@@ -29,25 +31,42 @@ export interface PoolOptions {
   readonly kill: boolean
   /** the error of a call refused because `maxQueue` calls already wait */
   readonly queueFull: (workers: number, maxQueue: number) => unknown
+  /** an elastic pool: how to start one more worker, and stop one, between `minSize` and `maxWorkers` */
+  readonly elastic?: {
+    readonly minSize: number
+    readonly maxWorkers: number
+    readonly idleMillis: number
+    readonly start: Effect.Effect<PortalImpl, ActorError.SpawnError>
+    readonly stop: (portal: PortalImpl) => Effect.Effect<void>
+    /** runs the pool's own background work (starting workers) with its caller's services */
+    readonly run: (effect: Effect.Effect<void>) => void
+  } | undefined
 }
 
 /** @internal */
 export class Pool {
   readonly [TypeId] = TypeId
-  readonly workers: ReadonlyArray<Worker>
+  readonly workers: Array<Worker>
   readonly permits: Effect.Semaphore
+  /** workers being started on demand */
+  starting = 0
   queued = 0
   completed = 0
   failed = 0
   interrupted = 0
 
   constructor(readonly portals: ReadonlyArray<PortalImpl>, readonly options: PoolOptions) {
-    this.workers = portals.map((portal) => ({ portal, inFlight: 0 }))
+    this.workers = portals.map((portal) => ({ portal, inFlight: 0, lastActive: Date.now() }))
     this.permits = Effect.unsafeMakeSemaphore(portals.length * options.perWorker)
   }
 
   get capacity(): number {
     return this.workers.length * this.options.perWorker
+  }
+
+  /** calls in flight once the pool is as large as it may grow (what a map keeps busy) */
+  get fullCapacity(): number {
+    return Math.max(1, (this.options.elastic?.maxWorkers ?? this.workers.length) * this.options.perWorker)
   }
 
   stats() {
@@ -84,6 +103,7 @@ export class Pool {
         Effect.onExit((exit) =>
           Effect.sync(() => {
             best.inFlight--
+            best.lastActive = Date.now()
             if (Exit.isSuccess(exit)) this.completed++
             else if (Exit.isInterrupted(exit)) this.interrupted++
             else this.failed++
@@ -97,6 +117,7 @@ export class Pool {
     const run = this.onWorker(fn, payload)
     return Effect.flatMap(this.permits.withPermitsIfAvailable(1)(run), (done) => {
       if (Option.isSome(done)) return Effect.succeed(done.value)
+      this.grow()
       if (this.queued >= this.options.maxQueue) {
         return Effect.fail(this.options.queueFull(this.workers.length, this.options.maxQueue))
       }
@@ -107,6 +128,45 @@ export class Pool {
       })).pipe(Effect.onInterrupt(() => Effect.sync(() => this.queued--)))
     })
   }
+
+  /** Every worker busy: an elastic pool below its most starts one more (the call waits for a permit). */
+  private grow(): void {
+    const elastic = this.options.elastic
+    if (elastic === undefined || this.workers.length + this.starting >= elastic.maxWorkers) return
+    this.starting++
+    elastic.run(
+      elastic.start.pipe(
+        Effect.tap((portal) =>
+          Effect.suspend(() => {
+            this.workers.push({ portal, inFlight: 0, lastActive: Date.now() })
+            return this.permits.resize(this.capacity)
+          })
+        ),
+        Effect.catchAll((e) => Effect.logWarning(`the pool could not start one more worker: ${e.message}`)),
+        Effect.ensuring(Effect.sync(() => this.starting--)),
+        Effect.asVoid
+      )
+    )
+  }
+
+  /** Stops the workers idle for longer than `idleMillis`, down to `minSize`. */
+  readonly shrink: Effect.Effect<void> = Effect.suspend(() => {
+    const elastic = this.options.elastic
+    if (elastic === undefined) return Effect.void
+    const now = Date.now()
+    const stopping: Array<PortalImpl> = []
+    for (const worker of [...this.workers].reverse()) {
+      if (this.workers.length <= elastic.minSize) break
+      if (worker.inFlight > 0 || now - worker.lastActive < elastic.idleMillis) continue
+      this.workers.splice(this.workers.indexOf(worker), 1)
+      stopping.push(worker.portal)
+    }
+    if (stopping.length === 0) return Effect.void
+    return Effect.zipRight(
+      this.permits.resize(this.capacity),
+      Effect.forEach(stopping, elastic.stop, { concurrency: "unbounded", discard: true })
+    )
+  })
 
   private readonly clients = new Map<string, unknown>()
 
