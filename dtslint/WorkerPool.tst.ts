@@ -1,5 +1,6 @@
 import type * as Chunk from "effect/Chunk"
 import type * as Effect from "effect/Effect"
+import type * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -7,6 +8,7 @@ import * as Stream from "effect/Stream"
 import { describe, expect, test } from "tstyche"
 import * as Actor from "../src/Actor.ts"
 import type * as ActorError from "../src/ActorError.ts"
+import type * as Supervision from "../src/Supervision.ts"
 import * as WorkerPool from "../src/WorkerPool.ts"
 
 class NotPrime extends Schema.TaggedError<NotPrime>()("NotPrime", { n: Schema.Number }) {}
@@ -36,6 +38,13 @@ describe("WorkerPool", () => {
     // data last, for pipe
     expect(WorkerPool.map(Primes.isPrime, [2])(pool))
       .type.toBe<Stream.Stream<boolean, ActorError.ActorError | WorkerPool.PoolQueueFull, never>>()
+  })
+
+  test("events and progress", () => {
+    expect(WorkerPool.events(pool)).type.toBe<Effect.Effect<Queue.Dequeue<Supervision.Event>, never, Scope.Scope>>()
+    expect(WorkerPool.map(pool, Primes.isPrime, [2]).pipe(WorkerPool.progress(1))).type.toBe<
+      Stream.Stream<boolean, ActorError.ActorError | WorkerPool.PoolQueueFull, never>
+    >()
   })
 
   test("client: a portal's client type, balanced over the pool", () => {

@@ -12,6 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Actor from "./Actor.js"
@@ -124,6 +125,21 @@ export declare namespace WorkerPool {
     readonly interrupted: number
     /** workers replaced after a crash (or a kill on interrupt) */
     readonly restarts: number
+    /** how long calls ran on their worker, over the latest 1024 calls (ms) */
+    readonly runMillis: WorkerPool.Timing
+    /** how long calls waited for a worker, over the latest 1024 calls (ms) */
+    readonly waitMillis: WorkerPool.Timing
+  }
+
+  /**
+   * @since 0.1.0
+   */
+  export interface Timing {
+    /** every call so far */
+    readonly count: number
+    readonly p50: number
+    readonly p99: number
+    readonly max: number
   }
 }
 
@@ -237,6 +253,7 @@ export const make = (options: WorkerPool.Options): Effect.Effect<WorkerPool, Act
           run(effect)
         }
       },
+      events: Nursery.events(nursery),
       queueFull: (workers, maxQueue) =>
         new PoolQueueFull({
           workers,
@@ -244,7 +261,7 @@ export const make = (options: WorkerPool.Options): Effect.Effect<WorkerPool, Act
           message: `all ${workers} workers are busy and ${maxQueue} calls already wait (maxQueue): ` +
             `retry later, slow the callers down, or raise maxQueue`
         })
-    })
+    }, name)
     if (options.minSize !== undefined) {
       yield* Effect.forkScoped(
         Effect.repeat(pool.shrink, Schedule.spaced(Duration.millis(Math.max(50, Math.min(1000, idleMillis / 4)))))
@@ -428,3 +445,73 @@ export const use = <A, E, R>(
  * @category constructors
  */
 export const workerPool: typeof use = use
+
+/**
+ * Subscribes to what the pool's supervisor does with its workers: started (a first start, a
+ * restart, a worker added by an elastic pool), exited, restarting, gave up. Events published after
+ * the subscription are kept until read.
+ *
+ * @example
+ * ```ts
+ * import * as WorkerPool from "effect-tractor/WorkerPool"
+ * import * as Effect from "effect/Effect"
+ * import * as Queue from "effect/Queue"
+ *
+ * declare const pool: WorkerPool.WorkerPool
+ * const next = Effect.scoped(Effect.flatMap(WorkerPool.events(pool), Queue.take))
+ * ```
+ * @since 0.1.0
+ * @category observability
+ */
+export const events = (pool: WorkerPool): Effect.Effect<Queue.Dequeue<Supervision.Event>, never, Scope.Scope> =>
+  (pool as unknown as internal.Pool).options.events as Effect.Effect<Queue.Dequeue<Supervision.Event>, never, Scope.Scope>
+
+/**
+ * Shows a progress bar on the terminal while a stream of a known number of results runs (one tick
+ * per element), on standard error, and nothing at all when standard error is not a terminal (a
+ * pipe, a file, CI). The elements pass through unchanged; the bar steps aside for whatever the
+ * consumer prints of each (it is cleared as an element passes and drawn again a moment later), and
+ * stays, complete, when the stream ends.
+ *
+ * @example
+ * ```ts
+ * import * as WorkerPool from "effect-tractor/WorkerPool"
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Stream from "effect/Stream"
+ * import * as Schema from "effect/Schema"
+ *
+ * const Primes = Actor.protocol("Primes", { isPrime: Actor.fn({ payload: Schema.Number, success: Schema.Boolean }) })
+ * declare const pool: WorkerPool.WorkerPool
+ * const inputs = [2, 3, 4, 5]
+ * const run = WorkerPool.map(pool, Primes.isPrime, inputs).pipe(WorkerPool.progress(inputs.length, { label: "primes" }), Stream.runDrain)
+ * ```
+ * @since 0.1.0
+ * @category observability
+ */
+export const progress = (
+  total: number,
+  options?: { readonly label?: string | undefined; readonly output?: NodeJS.WriteStream | undefined }
+) =>
+<A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const output = options?.output ?? process.stderr
+    if (output.isTTY !== true) return self
+    const label = options?.label ?? ""
+    let done = 0
+    let shown = false
+    const draw = Effect.sync(() => {
+      output.write(`\r\x1b[2K${internal.renderProgress(label, done, total)}`)
+      shown = true
+    })
+    const clear = () => {
+      if (shown) output.write("\r\x1b[2K")
+      shown = false
+    }
+    yield* Effect.forkScoped(Effect.repeat(draw, Schedule.spaced("100 millis")))
+    yield* Effect.addFinalizer(() => Effect.zipRight(draw, Effect.sync(() => output.write("\n"))))
+    return Stream.tap(self, () =>
+      Effect.sync(() => {
+        done++
+        clear()
+      }))
+  }))

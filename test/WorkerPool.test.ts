@@ -1,14 +1,18 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { PassThrough } from "node:stream"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as ActorError from "../src/ActorError.ts"
+import { renderProgress } from "../src/internal/pool.ts"
 import * as WorkerPool from "../src/WorkerPool.ts"
 import { Crashy } from "./fixtures/crashy.ts"
 import { checkOrphansAfterEach, descendants, fixture, isAlive, tempDir } from "./utils/index.ts"
@@ -232,4 +236,53 @@ describe("WorkerPool, elastic from nothing", () => {
         assert.deepStrictEqual(outputs.map((o) => o.n), [0, 1, 2, 3])
         assert.strictEqual(new Set(outputs.map((o) => o.pid)).size, 2)
       })))
+})
+
+describe("WorkerPool, observable", () => {
+  it.live("stats count what ran, with run and wait times; metrics and events say the same", () =>
+    WorkerPool.use({ size: 2, modules, name: "observed" }, (pool) =>
+      Effect.scoped(Effect.gen(function*() {
+        const events = yield* WorkerPool.events(pool)
+        yield* Stream.runDrain(WorkerPool.map(pool, Crashy.work, jobs(6, 50)))
+        yield* Effect.exit(pool.call(Crashy.work, { n: 6, delayMs: 0, crash: true }))
+        const seen: Array<string> = []
+        while (!seen.includes("Started 2")) {
+          const event = yield* Queue.take(events)
+          seen.push(event._tag === "Started" ? `Started ${event.incarnation}` : event._tag)
+        }
+        assert.includeMembers(seen, ["Exited", "Restarting", "Started 2"])
+        const stats = yield* WorkerPool.stats(pool)
+        assert.deepStrictEqual([stats.completed, stats.failed, stats.restarts], [6, 1, 1])
+        assert.strictEqual(stats.runMillis.count, 7)
+        assert.isAtLeast(stats.runMillis.p50, 40, "a job sleeps 50 ms in its worker")
+        // 6 jobs of 50 ms on 2 workers through map's window of 2: no call waited for a worker long
+        assert.strictEqual(stats.waitMillis.count, 7)
+        const snapshot = yield* Metric.snapshot
+        const completed = snapshot.find((pair) =>
+          pair.metricKey.name === "effect_tractor_pool_calls" &&
+          pair.metricKey.tags.some((t) => t.key === "pool" && t.value === "observed") &&
+          pair.metricKey.tags.some((t) => t.key === "outcome" && t.value === "completed")
+        )
+        assert.strictEqual((completed?.metricState as { count?: number } | undefined)?.count, 6)
+      }))))
+
+  it.live("the progress bar draws on a terminal and ends complete; elsewhere it writes nothing", () =>
+    Effect.gen(function*() {
+      const written: Array<string> = []
+      const terminal = Object.assign(new PassThrough(), { isTTY: true }) as unknown as NodeJS.WriteStream
+      terminal.on("data", (chunk) => written.push(String(chunk)))
+      const out = yield* Stream.runCollect(Stream.make(1, 2, 3).pipe(WorkerPool.progress(3, { label: "jobs", output: terminal })))
+      assert.deepStrictEqual(Chunk.toReadonlyArray(out), [1, 2, 3])
+      yield* Effect.sleep("10 millis")
+      const all = written.join("")
+      assert.include(all, `jobs [${"#".repeat(30)}] 3/3`)
+      assert.isTrue(all.endsWith("\n"))
+      const pipe = Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.WriteStream
+      let wrote = false
+      pipe.on("data", () => (wrote = true))
+      yield* Stream.runDrain(Stream.make(1, 2).pipe(WorkerPool.progress(2, { output: pipe })))
+      assert.isFalse(wrote)
+      assert.strictEqual(renderProgress("", 1, 4, 8), "[##......] 1/4")
+      assert.strictEqual(renderProgress("p", 10, 100, 10), "p [#.........]  10/100")
+    }))
 })

@@ -49,6 +49,8 @@ const main = (workers: number) =>
       const start = performance.now()
       // [number, result] pairs come back as the workers finish them, not in input order
       yield* WorkerPool.mapUnordered(pool, Sieve.check, PRIMES).pipe(
+        // a progress bar on a terminal (standard error); nothing when it is not one
+        WorkerPool.progress(PRIMES.length, { label: "primes" }),
         Stream.runForEach(([n, { by, prime }]) => Console.log(`${n} is prime: ${py(prime)} (${by})`))
       )
       yield* Console.log(`processing took ${secondsSince(start)} seconds`)

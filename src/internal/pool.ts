@@ -5,8 +5,11 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import type * as Actor from "../Actor.js"
 import { ProtocolTypeId } from "../Actor.js"
 import * as ActorError from "../ActorError.js"
@@ -31,6 +34,8 @@ export interface PoolOptions {
   readonly kill: boolean
   /** the error of a call refused because `maxQueue` calls already wait */
   readonly queueFull: (workers: number, maxQueue: number) => unknown
+  /** subscribes to the supervision events of the pool's nursery */
+  readonly events: Effect.Effect<unknown, never, Scope.Scope>
   /** an elastic pool: how to start one more worker, and stop one, between `minSize` and `maxWorkers` */
   readonly elastic?: {
     readonly minSize: number
@@ -54,8 +59,11 @@ export class Pool {
   completed = 0
   failed = 0
   interrupted = 0
+  /** the latest run and wait times (ms), for the stats' percentiles */
+  readonly runTimes = new Reservoir()
+  readonly waitTimes = new Reservoir()
 
-  constructor(readonly portals: ReadonlyArray<PortalImpl>, readonly options: PoolOptions) {
+  constructor(readonly portals: ReadonlyArray<PortalImpl>, readonly options: PoolOptions, readonly metrics: PoolMetrics) {
     this.workers = portals.map((portal) => ({ portal, inFlight: 0, lastActive: Date.now() }))
     this.permits = Effect.unsafeMakeSemaphore(portals.length * options.perWorker)
   }
@@ -84,7 +92,9 @@ export class Pool {
       completed: this.completed,
       failed: this.failed,
       interrupted: this.interrupted,
-      restarts
+      restarts,
+      runMillis: this.runTimes.summary(),
+      waitMillis: this.waitTimes.summary()
     }
   }
 
@@ -94,19 +104,24 @@ export class Pool {
   }
 
   /** One call on the least busy worker, holding one permit while it runs. */
-  private onWorker(fn: Actor.Fn.Any, payload: unknown): Effect.Effect<unknown, unknown> {
+  private onWorker(fn: Actor.Fn.Any, payload: unknown, queuedAt: number): Effect.Effect<unknown, unknown> {
     return Effect.suspend(() => {
       let best = this.workers[0]!
       for (const worker of this.workers) if (worker.inFlight < best.inFlight) best = worker
       best.inFlight++
+      const started = performance.now()
+      const waited = started - queuedAt
+      this.waitTimes.add(waited)
       return best.portal.call(fn, payload, this.options.kill ? this.onStuck : undefined).pipe(
         Effect.onExit((exit) =>
-          Effect.sync(() => {
+          Effect.suspend(() => {
             best.inFlight--
             best.lastActive = Date.now()
-            if (Exit.isSuccess(exit)) this.completed++
-            else if (Exit.isInterrupted(exit)) this.interrupted++
-            else this.failed++
+            const ran = performance.now() - started
+            this.runTimes.add(ran)
+            const outcome = Exit.isSuccess(exit) ? "completed" : Exit.isInterrupted(exit) ? "interrupted" : "failed"
+            this[outcome]++
+            return this.metrics.record(outcome, ran, waited)
           })
         )
       )
@@ -114,20 +129,29 @@ export class Pool {
   }
 
   private once(fn: Actor.Fn.Any, payload: unknown): Effect.Effect<unknown, unknown> {
-    const run = this.onWorker(fn, payload)
-    return Effect.flatMap(this.permits.withPermitsIfAvailable(1)(run), (done) => {
-      if (Option.isSome(done)) return Effect.succeed(done.value)
-      this.grow()
-      if (this.queued >= this.options.maxQueue) {
-        return Effect.fail(this.options.queueFull(this.workers.length, this.options.maxQueue))
-      }
-      this.queued++
-      return this.permits.withPermits(1)(Effect.suspend(() => {
-        this.queued--
-        return run
-      })).pipe(Effect.onInterrupt(() => Effect.sync(() => this.queued--)))
+    return Effect.suspend(() => {
+      const queuedAt = performance.now()
+      const run = this.onWorker(fn, payload, queuedAt)
+      return Effect.flatMap(this.permits.withPermitsIfAvailable(1)(run), (done) => {
+        if (Option.isSome(done)) return Effect.succeed(done.value)
+        this.grow()
+        if (this.queued >= this.options.maxQueue) {
+          return Effect.fail(this.options.queueFull(this.workers.length, this.options.maxQueue))
+        }
+        this.queued++
+        let waiting = true
+        const leave = () => {
+          if (waiting) this.queued--
+          waiting = false
+        }
+        return this.permits.withPermits(1)(Effect.suspend(() => {
+          leave()
+          return run
+        })).pipe(Effect.onInterrupt(() => Effect.sync(leave)))
+      })
     })
   }
+
 
   /** Every worker busy: an elastic pool below its most starts one more (the call waits for a permit). */
   private grow(): void {
@@ -205,6 +229,55 @@ export class Pool {
   }
 }
 
+/** @internal the latest 1024 durations, for percentiles */
+export class Reservoir {
+  private readonly values: Array<number> = []
+  private next = 0
+  count = 0
+
+  add(ms: number): void {
+    this.count++
+    if (this.values.length < 1024) this.values.push(ms)
+    else this.values[this.next++ % 1024] = ms
+  }
+
+  summary(): { readonly count: number; readonly p50: number; readonly p99: number; readonly max: number } {
+    if (this.values.length === 0) return { count: 0, p50: 0, p99: 0, max: 0 }
+    const sorted = [...this.values].sort((a, b) => a - b)
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+    return { count: this.count, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! }
+  }
+}
+
+/** @internal the pool's Effect metrics, tagged with its name */
+export class PoolMetrics {
+  private readonly calls
+  private readonly run
+  private readonly wait
+
+  constructor(readonly pool: string) {
+    const tag = <A extends Metric.Metric<any, any, any>>(metric: A): A => Metric.tagged(metric, "pool", pool) as A
+    this.calls = tag(Metric.counter("effect_tractor_pool_calls", { description: "calls run by a worker pool, by outcome" }))
+    this.run = tag(Metric.histogram(
+      "effect_tractor_pool_run_ms",
+      MetricBoundaries.exponential({ start: 0.05, factor: 2, count: 20 }),
+      "how long a call ran on its worker (ms)"
+    ))
+    this.wait = tag(Metric.histogram(
+      "effect_tractor_pool_wait_ms",
+      MetricBoundaries.exponential({ start: 0.05, factor: 2, count: 20 }),
+      "how long a call waited for a worker (ms)"
+    ))
+  }
+
+  record(outcome: "completed" | "failed" | "interrupted", ranMs: number, waitedMs: number): Effect.Effect<void> {
+    return Effect.zipRight(
+      Metric.increment(Metric.tagged(this.calls, "outcome", outcome)),
+      Effect.zipRight(Metric.update(this.run, ranMs), Metric.update(this.wait, waitedMs))
+    )
+  }
+}
+
 /** @internal */
 export interface Pool {
   /** the typed client of a protocol, every call through the pool */
@@ -212,4 +285,16 @@ export interface Pool {
 }
 
 /** @internal */
-export const makePool = (portals: ReadonlyArray<PortalImpl>, options: PoolOptions): Pool => new Pool(portals, options)
+export const makePool = (portals: ReadonlyArray<PortalImpl>, options: PoolOptions, name: string): Pool =>
+  new Pool(portals, options, new PoolMetrics(name))
+
+/**
+ * One line of a progress bar: `label [#######.......]  7/14`, `width` characters of bar.
+ * @internal
+ */
+export const renderProgress = (label: string, done: number, total: number, width = 30): string => {
+  const fraction = total <= 0 ? 1 : Math.min(1, done / total)
+  const filled = Math.round(fraction * width)
+  const count = `${String(done).padStart(String(total).length)}/${total}`
+  return `${label === "" ? "" : `${label} `}[${"#".repeat(filled)}${".".repeat(width - filled)}] ${count}`
+}
