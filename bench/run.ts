@@ -52,6 +52,8 @@ const POOL_SIZE = Number(process.env["BENCH_POOL_SIZE"] ?? 2)
 const ECHO_COUNTS = QUICK ? ["1000", "2000", "10000", "10000"] : ["2000", "5000", "50000", "20000"]
 const PISCINA_COUNTS = QUICK ? ["1000", "2000", "5000", "2000"] : ["2000", "5000", "20000", "5000"]
 const SPAWNS = QUICK ? "2" : "3"
+/** pool-tasks.ts: tiny tasks through a pool of 2 */
+const POOL_TASKS = QUICK ? "20000" : "100000"
 /** stream.ts: [stream items, dialog echoes, dialog warm-up echoes, raw unbatched items] */
 const STREAM_ARGS = QUICK ? ["200000", "10000", "5000", "20000"] : ["1000000", "50000", "10000", "100000"]
 const [STREAM_ITEMS, DIALOG_ECHOES, , STREAM_UNBATCHED] = STREAM_ARGS.map(Number) as [number, number, number, number]
@@ -99,6 +101,10 @@ const allJobs: Array<Job> = [
   tsx("spawn-bare", "spawn.ts", "bare", SPAWNS),
   tsx("spawn-same-imports", "spawn.ts", "same-imports", SPAWNS),
   tsx("pool-ours", "pool-primes.ts", "ours", String(POOL_SIZE)),
+  tsx("pool-tasks-ours", "pool-tasks.ts", "ours", POOL_TASKS, "1"),
+  tsx("pool-tasks-ours-32", "pool-tasks.ts", "ours", POOL_TASKS, "32"),
+  tsx("pool-tasks-piscina", "pool-tasks.ts", "piscina", POOL_TASKS),
+  tsx("pool-tasks-tinypool", "pool-tasks.ts", "tinypool", POOL_TASKS),
   tsx("pool-raw", "pool-primes.ts", "raw", String(POOL_SIZE)),
   ...(PYTHON !== null
     ? [{ key: "pool-python", cmd: PYTHON, args: [bench("baselines", "python_pool.py"), String(POOL_SIZE)] }]
@@ -271,6 +277,10 @@ const F = {
   ready: (s: any) => spawnMedian(s, "readyMs"),
   firstCall: (s: any) => spawnMedian(s, "firstCallMs"),
   uss: (s: any) => s.memory?.ussMb,
+  tasksPerS: (s: any) => s.tasksPerS,
+  poolRestart: (s: any) => s.restartMs,
+  cancelFree: (s: any) => s.cancelFreeMs,
+  cancelReplaced: (s: any) => s.cancelReplacedMs,
   restart: (s: any) => (Array.isArray(s.restartMs) && s.restartMs.length > 0 ? median(s.restartMs) : undefined),
   rss: (s: any) => s.memory?.rssMb,
   total: (s: any) => s.totalMs,
@@ -311,6 +321,13 @@ const figures = {
   piscina_pipelined_per_s: med("echo-piscina", F.pipe),
   spawn_ready_ms: med("spawn-ours", F.ready),
   restart_ms: med("spawn-ours", F.restart),
+  pool_tiny_tasks_per_s: med("pool-tasks-ours", F.tasksPerS),
+  pool_tiny_tasks_per_worker_32_per_s: med("pool-tasks-ours-32", F.tasksPerS),
+  piscina_tiny_tasks_per_s: med("pool-tasks-piscina", F.tasksPerS),
+  tinypool_tiny_tasks_per_s: med("pool-tasks-tinypool", F.tasksPerS),
+  pool_restart_ms: med("pool-tasks-ours", F.poolRestart),
+  pool_cancel_free_ms: med("pool-tasks-ours", F.cancelFree),
+  pool_cancel_replaced_ms: med("pool-tasks-ours", F.cancelReplaced),
   raw_spawn_ms: med("spawn-bare", F.ready),
   pool_primes_ms: med("pool-ours", F.total),
   raw_pool_primes_ms: med("pool-raw", F.total),
@@ -543,6 +560,41 @@ if (JSON_OUT) {
       `same imports ${fmt(col("spawn-same-imports", F.ready), 0)}`,
       fr(extra.spawn_ratio_same_imports),
       "≤ 2×"
+    ],
+    [
+      "pool of 2, 100k tiny tasks, 100 in flight, 1 per worker (tasks/s)",
+      fmt(col("pool-tasks-ours", F.tasksPerS), 0),
+      `piscina 2 threads ${fmt(col("pool-tasks-piscina", F.tasksPerS), 0)}`,
+      fr(ratio(figures.pool_tiny_tasks_per_s, figures.piscina_tiny_tasks_per_s)),
+      "–"
+    ],
+    [
+      "  the same, concurrencyPerWorker 32 (tasks/s)",
+      fmt(col("pool-tasks-ours-32", F.tasksPerS), 0),
+      `tinypool 2 threads ${fmt(col("pool-tasks-tinypool", F.tasksPerS), 0)}`,
+      fr(ratio(figures.pool_tiny_tasks_per_worker_32_per_s, figures.tinypool_tiny_tasks_per_s)),
+      "≥ 1×"
+    ],
+    [
+      "pool: a worker SIGKILLed → the pool serving at full size (ms)",
+      fmt(col("pool-tasks-ours", F.poolRestart), 0),
+      `spawn → ready ${fmt(col("spawn-ours", F.ready), 0)}`,
+      fr(ratio(figures.pool_restart_ms, figures.spawn_ready_ms)),
+      "≤ spawn + 20 ms"
+    ],
+    [
+      "pool, onInterrupt kill: a stuck call's timeout → the pool serving 2 calls (ms)",
+      fmt(col("pool-tasks-ours", F.cancelFree), 0),
+      `the call's timeout + ack timeout ${50 + 500}`,
+      fr(ratio(figures.pool_cancel_free_ms, 50 + 500)),
+      "–"
+    ],
+    [
+      "  → the stuck worker killed and replaced (ms)",
+      fmt(col("pool-tasks-ours", F.cancelReplaced), 0),
+      `timeout + ack + grace + spawn ${50 + 500 + GRACE_MS} + spawn`,
+      fr(ratio(figures.pool_cancel_replaced_ms, 50 + 500 + GRACE_MS)),
+      "–"
     ],
     [
       "supervised restart: SIGKILL → a call answered by the new incarnation (ms)",

@@ -1,0 +1,128 @@
+/**
+ * Tiny tasks through a pool of 2, and what a supervised pool does when a worker dies or is stuck.
+ *
+ * Usage: node --import tsx bench/scenarios/pool-tasks.ts <ours|piscina|tinypool> [tasks=100000] [perWorker=1]
+ *   ours      WorkerPool.use({ size: 2 }) of bench/actors/echo.ts (process workers; one call per
+ *             worker at a time by default, [perWorker] for more), `tasks` calls of
+ *             BenchEcho.echo by Effect.forEach, 100 in flight; then, in the same process:
+ *             - restart: SIGKILL of one worker -> the pool serving at full size again (a call
+ *               answered by the new worker);
+ *             - cancel: a call stuck in 10 s of synchronous code, interrupted after 50 ms, with
+ *               onInterrupt "kill" -> the pool answering two calls again (cancelFreeMs), and
+ *               the stuck worker killed and replaced (cancelReplacedMs)
+ *   piscina   piscina 5, 2 threads, defaults, the same tasks and window
+ *   tinypool  tinypool, 2 threads, defaults, the same tasks and window
+ * Prints one `BENCH {...}` line: tasksPerS, and for ours restartMs, cancelFreeMs, cancelReplacedMs.
+ */
+import * as Url from "node:url"
+import { bench } from "../lib/paths.ts"
+import { emit, intArg, nowMs } from "../lib/util.ts"
+
+const variant = process.argv[2] ?? "ours"
+const TASKS = intArg(1, 100_000)
+const WINDOW = 100
+
+/** `tasks` calls of `run`, `WINDOW` in flight (the promise pools' way); tasks per second */
+const throughput = async (run: (i: number) => Promise<unknown>, tasks: number): Promise<number> => {
+  let next = 0
+  const t0 = nowMs()
+  await Promise.all(Array.from({ length: WINDOW }, async () => {
+    while (next < tasks) await run(next++)
+  }))
+  return tasks / ((nowMs() - t0) / 1000)
+}
+
+const ours = async () => {
+  const [Effect, Stream, Queue, WorkerPool, { echoModule }, { BenchEcho }] = await Promise.all([
+    import("effect/Effect"),
+    import("effect/Stream"),
+    import("effect/Queue"),
+    import("../../src/WorkerPool.ts"),
+    import("../actors/modules.ts"),
+    import("../actors/protocols.ts")
+  ])
+  void Stream
+  return Effect.runPromise(
+    WorkerPool.use({ size: 2, modules: [echoModule], onInterrupt: "kill", concurrencyPerWorker: intArg(2, 1) }, (pool) =>
+      Effect.scoped(Effect.gen(function*() {
+        // as an Effect program does it: Effect.forEach, WINDOW calls in flight
+        const run = (tasks: number) =>
+          Effect.gen(function*() {
+            const t0 = nowMs()
+            yield* Effect.forEach(
+              Array.from({ length: tasks }, (_, i) => i),
+              (i) => pool.call(BenchEcho.echo, { id: i, n: 2 }),
+              { concurrency: WINDOW, discard: true }
+            )
+            return tasks / ((nowMs() - t0) / 1000)
+          })
+        yield* run(Math.min(5000, TASKS))
+        const tasksPerS = yield* run(TASKS)
+
+        // restart: a worker killed -> the pool at full size again
+        const events = yield* WorkerPool.events(pool)
+        const victim = pool.portals[0]!
+        const t0 = nowMs()
+        process.kill(victim.actor.pid, "SIGKILL")
+        while (true) {
+          const event = yield* Queue.take(events)
+          if (event._tag === "Started" && event.incarnation > 1) break
+        }
+        yield* Effect.all([0, 1].map((i) => pool.call(BenchEcho.echo, { id: i, n: 2 })), { concurrency: 2 })
+        const restartMs = nowMs() - t0
+
+        // cancel: a stuck call interrupted, the worker killed and replaced, the next call answered
+        const t1 = nowMs()
+        yield* pool.call(BenchEcho.block, 10_000).pipe(Effect.timeout("50 millis"), Effect.option)
+        yield* Effect.all([0, 1].map((i) => pool.call(BenchEcho.echo, { id: i, n: 2 })), { concurrency: 2 })
+        const cancelFreeMs = nowMs() - t1
+        // ...and the stuck worker replaced: the ack timeout, the ladder's grace (it never says
+        // Cancelling, so SIGKILL when the grace ends), then a spawn
+        while (true) {
+          const event = yield* Queue.take(events)
+          if (event._tag === "Started" && event.incarnation > 1) break
+        }
+        const cancelReplacedMs = nowMs() - t1
+        return { tasksPerS, restartMs, cancelFreeMs, cancelReplacedMs }
+      })))
+  )
+}
+
+const piscina = async () => {
+  const { Piscina } = await import("piscina")
+  const pool = new Piscina({
+    filename: Url.pathToFileURL(bench("children", "piscina-echo.mjs")).href,
+    minThreads: 2,
+    maxThreads: 2
+  })
+  const call = (i: number) => pool.run({ id: i, n: 2 })
+  await throughput(call, Math.min(5000, TASKS))
+  const tasksPerS = await throughput(call, TASKS)
+  await pool.destroy()
+  return { tasksPerS }
+}
+
+const tinypool = async () => {
+  const { Tinypool } = await import("tinypool")
+  const pool = new Tinypool({
+    filename: Url.pathToFileURL(bench("children", "piscina-echo.mjs")).href,
+    minThreads: 2,
+    maxThreads: 2
+  })
+  const call = (i: number) => pool.run({ id: i, n: 2 })
+  await throughput(call, Math.min(5000, TASKS))
+  const tasksPerS = await throughput(call, TASKS)
+  await pool.destroy()
+  return { tasksPerS }
+}
+
+const result = variant === "ours"
+  ? await ours()
+  : variant === "piscina"
+  ? await piscina()
+  : variant === "tinypool"
+  ? await tinypool()
+  : (() => {
+    throw new Error(`unknown variant ${variant}: ours | piscina | tinypool`)
+  })()
+emit({ variant, tasks: TASKS, ...result })
