@@ -21,6 +21,7 @@ const Primes = Actor.protocol("Primes", {
 declare const nursery: Nursery.Nursery
 declare const portal: Portal.Portal
 declare const policy: Supervision.Policy
+declare const maybePolicy: Supervision.Policy | undefined
 const modules = ["./primes.ts"]
 
 describe("Nursery", () => {
@@ -77,6 +78,13 @@ describe("Nursery", () => {
   test("open with supervision: the nursery may also give up", () => {
     expect(Nursery.open(() => Effect.void, { supervision: policy })).type.toBe<
       Effect.Effect<void, ActorError.TransportClosed | Supervision.RestartIntensityExceeded, never>
+    >()
+    // a policy that may be there or not: the nursery may give up
+    expect(Nursery.open(() => Effect.void, { supervision: maybePolicy })).type.toBe<
+      Effect.Effect<void, ActorError.TransportClosed | Supervision.RestartIntensityExceeded, never>
+    >()
+    expect(Nursery.open(() => Effect.void, { gracePeriod: "1 second" })).type.toBe<
+      Effect.Effect<void, ActorError.TransportClosed, never>
     >()
     expect(Nursery.join(nursery)).type.toBe<
       Effect.Effect<void, ActorError.TransportClosed | Supervision.RestartIntensityExceeded, never>

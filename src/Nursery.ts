@@ -184,7 +184,7 @@ export const open: {
   ): Effect.Effect<A, E | TE | ActorError.TransportClosed, Exclude<R, Scope.Scope>>
   <A, E, R, TE = never>(
     body: (nursery: Nursery<TE>) => Effect.Effect<A, E, R>,
-    options: Nursery.Options & { readonly supervision: Supervision.Policy }
+    options: Nursery.Options
   ): Effect.Effect<A, E | TE | ActorError.TransportClosed | Supervision.RestartIntensityExceeded, Exclude<R, Scope.Scope>>
 } = internal.open as any
 
