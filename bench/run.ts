@@ -592,8 +592,8 @@ if (JSON_OUT) {
     [
       "  → the stuck worker killed and replaced (ms)",
       fmt(col("pool-tasks-ours", F.cancelReplaced), 0),
-      `timeout + ack + grace + spawn ${50 + 500 + GRACE_MS} + spawn`,
-      fr(ratio(figures.pool_cancel_replaced_ms, 50 + 500 + GRACE_MS)),
+      `timeout + ack + killGrace ${50 + 500 + 100} + spawn`,
+      fr(ratio(figures.pool_cancel_replaced_ms, 50 + 500 + 100)),
       "–"
     ],
     [

@@ -60,6 +60,7 @@ describe("WorkerPool", () => {
       maxQueue: 100,
       concurrencyPerWorker: 2,
       onInterrupt: "kill",
+      killGrace: "50 millis",
       supervision: "oneCancelsAll"
     })
     expect(WorkerPool.make).type.not.toBeCallableWith({ modules, onInterrupt: "abort" })

@@ -94,6 +94,11 @@ export declare namespace WorkerPool {
      * down and a fresh one replaces it, so a CPU-bound task that never yields is really stopped.
      */
     readonly onInterrupt?: "wait" | "kill" | undefined
+    /**
+     * With `onInterrupt: "kill"`, how long the stuck worker has after the cancel request before
+     * SIGKILL, unless it says it is cancelling (default 100 ms: it already missed one acknowledgement).
+     */
+    readonly killGrace?: Duration.DurationInput | undefined
   }
 
   /**
@@ -243,6 +248,7 @@ export const make = (options: WorkerPool.Options): Effect.Effect<WorkerPool, Act
       perWorker,
       maxQueue,
       kill: options.onInterrupt === "kill",
+      killGraceMillis: options.killGrace === undefined ? 100 : Duration.toMillis(Duration.decode(options.killGrace)),
       elastic: options.minSize === undefined ? undefined : {
         minSize,
         maxWorkers: size,

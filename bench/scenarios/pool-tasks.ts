@@ -76,7 +76,7 @@ const ours = async () => {
         yield* pool.call(BenchEcho.block, 10_000).pipe(Effect.timeout("50 millis"), Effect.option)
         yield* Effect.all([0, 1].map((i) => pool.call(BenchEcho.echo, { id: i, n: 2 })), { concurrency: 2 })
         const cancelFreeMs = nowMs() - t1
-        // ...and the stuck worker replaced: the ack timeout, the ladder's grace (it never says
+        // ...and the stuck worker replaced: the ack timeout, the kill's short grace (it never says
         // Cancelling, so SIGKILL when the grace ends), then a spawn
         while (true) {
           const event = yield* Queue.take(events)

@@ -404,11 +404,11 @@ export class ActorProcess implements Peer {
   /**
    * The teardown ladder. Idempotent: concurrent callers share one run.
    */
-  teardown(): Effect.Effect<void> {
+  teardown(options?: { readonly graceMillis?: number | undefined }): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.teardownFiber !== undefined) return Fiber.await(this.teardownFiber)
       if (this.exitInfo !== undefined) return Effect.void
-      return Effect.forkDaemon(this.ladder()).pipe(
+      return Effect.forkDaemon(this.ladder(options?.graceMillis)).pipe(
         Effect.tap((fiber) => {
           this.teardownFiber = fiber
         }),
@@ -417,8 +417,10 @@ export class ActorProcess implements Peer {
     }).pipe(Effect.asVoid)
   }
 
-  private ladder(): Effect.Effect<void> {
-    const { brutal, graceMillis, termMillis } = this.options.settings
+  /** `grace`: this teardown's grace period, instead of the spawn's */
+  private ladder(grace?: number): Effect.Effect<void> {
+    const { brutal, termMillis } = this.options.settings
+    const graceMillis = grace ?? this.options.settings.graceMillis
     return Effect.gen(this, function*() {
       this.stopping = true
       if (this.exitInfo !== undefined) return

@@ -36,6 +36,8 @@ export interface PoolOptions {
   readonly perWorker: number
   readonly maxQueue: number
   readonly kill: boolean
+  /** the grace of the teardown of a worker killed on interrupt */
+  readonly killGraceMillis: number
   /** the error of a call refused because `maxQueue` calls already wait */
   readonly queueFull: (workers: number, maxQueue: number) => unknown
   /** subscribes to the supervision events of the pool's nursery */
@@ -104,9 +106,14 @@ export class Pool {
     }
   }
 
-  /** A worker still running an interrupted call: torn down, its supervisor replaces it. */
+  /**
+   * A worker still running an interrupted call: torn down, its supervisor replaces it. It already
+   * missed one acknowledgement, so the ladder's grace is short (`killGrace`): a worker that can
+   * still answer says Cancelling at once and keeps SIGTERM's period for its finalizers; one stuck
+   * in synchronous code is SIGKILLed when the short grace ends.
+   */
   private readonly onStuck = (peer: Peer) => {
-    if (peer instanceof ActorProcess) Effect.runFork(peer.teardown())
+    if (peer instanceof ActorProcess) Effect.runFork(peer.teardown({ graceMillis: this.options.killGraceMillis }))
   }
 
   /** One call on the least busy worker, holding one permit while it runs. */
