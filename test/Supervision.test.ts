@@ -16,11 +16,14 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as ActorError from "../src/ActorError.ts"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import * as Supervision from "../src/Supervision.ts"
+import { DialogService } from "./fixtures/dialogService.ts"
 import { Restartable } from "./fixtures/restartable.ts"
+import { StreamService } from "./fixtures/streamService.ts"
 import { Team } from "./fixtures/team.ts"
 import { Echo } from "./fixtures/protocols.ts"
 import { checkOrphansAfterEach, echoModule, fixture, isAlive, tempDir } from "./utils/index.ts"
@@ -249,6 +252,22 @@ describe("Supervision", () => {
         )
       }
     }))
+
+  it.live("streams and dialogs through a supervised portal reach the new incarnation too", () =>
+    Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const [both] = yield* spawnAll(nursery, ["both"], { modules: [fixture("streamService.ts"), fixture("dialogService.ts")] })
+        const first = both!.actor.pid
+        process.kill(first, "SIGKILL")
+        yield* Portal.awaitExit(both!)
+        // both wait for the restart, then run on the new process
+        const numbers = yield* Stream.runCollect(Portal.stream(both!, StreamService.range, 3))
+        assert.deepStrictEqual(Chunk.toReadonlyArray(numbers), [0, 1, 2])
+        const result = yield* Portal.openDialog(both!, DialogService.simple, 41, (dialog) =>
+          Effect.map(dialog.result, (r) => `${dialog.started}:${r}`))
+        assert.strictEqual(result, "42:yo")
+        assert.notStrictEqual(both!.actor.pid, first)
+      }), { supervision: policy("oneForOne") }))
 
   it.live("stopChild stops a permanent child for good", () =>
     Nursery.open((nursery) =>
