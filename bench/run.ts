@@ -105,6 +105,8 @@ const allJobs: Array<Job> = [
   tsx("pool-tasks-ours-32", "pool-tasks.ts", "ours", POOL_TASKS, "32"),
   tsx("pool-tasks-piscina", "pool-tasks.ts", "piscina", POOL_TASKS),
   tsx("pool-tasks-tinypool", "pool-tasks.ts", "tinypool", POOL_TASKS),
+  tsx("pool-tasks-workerpool", "pool-tasks.ts", "workerpool", POOL_TASKS),
+  tsx("pool-one-ours", "pool-primes.ts", "ours", "1"),
   tsx("pool-raw", "pool-primes.ts", "raw", String(POOL_SIZE)),
   ...(PYTHON !== null
     ? [{ key: "pool-python", cmd: PYTHON, args: [bench("baselines", "python_pool.py"), String(POOL_SIZE)] }]
@@ -325,6 +327,9 @@ const figures = {
   pool_tiny_tasks_per_worker_32_per_s: med("pool-tasks-ours-32", F.tasksPerS),
   piscina_tiny_tasks_per_s: med("pool-tasks-piscina", F.tasksPerS),
   tinypool_tiny_tasks_per_s: med("pool-tasks-tinypool", F.tasksPerS),
+  workerpool_tiny_tasks_per_s: med("pool-tasks-workerpool", F.tasksPerS),
+  /** the primes job on 1 worker against 2 (read with the run's measured parallelism) */
+  pool_cpu_speedup: ratio(med("pool-one-ours", F.tasks), med("pool-ours", F.tasks)),
   pool_restart_ms: med("pool-tasks-ours", F.poolRestart),
   pool_cancel_free_ms: med("pool-tasks-ours", F.cancelFree),
   pool_cancel_replaced_ms: med("pool-tasks-ours", F.cancelReplaced),
@@ -574,6 +579,20 @@ if (JSON_OUT) {
       `tinypool 2 threads ${fmt(col("pool-tasks-tinypool", F.tasksPerS), 0)}`,
       fr(ratio(figures.pool_tiny_tasks_per_worker_32_per_s, figures.tinypool_tiny_tasks_per_s)),
       "≥ 1×"
+    ],
+    [
+      "  the same, concurrencyPerWorker 32 (tasks/s)",
+      fmt(col("pool-tasks-ours-32", F.tasksPerS), 0),
+      `workerpool 2 threads ${fmt(col("pool-tasks-workerpool", F.tasksPerS), 0)}`,
+      fr(ratio(figures.pool_tiny_tasks_per_worker_32_per_s, figures.workerpool_tiny_tasks_per_s)),
+      "≥ 1×"
+    ],
+    [
+      "primes job, 6 tasks: 1 worker against 2 (speedup)",
+      fmt(col("pool-one-ours", F.tasks), 0),
+      `2 workers ${fmt(col("pool-ours", F.tasks), 0)}`,
+      fr(figures.pool_cpu_speedup),
+      "≈ the run's parallelism"
     ],
     [
       "pool: a worker SIGKILLed → the pool serving at full size (ms)",

@@ -1,7 +1,7 @@
 /**
  * Tiny tasks through a pool of 2, and what a supervised pool does when a worker dies or is stuck.
  *
- * Usage: node --import tsx bench/scenarios/pool-tasks.ts <ours|piscina|tinypool> [tasks=100000] [perWorker=1]
+ * Usage: node --import tsx bench/scenarios/pool-tasks.ts <ours|piscina|tinypool|workerpool> [tasks=100000] [perWorker=1]
  *   ours      WorkerPool.use({ size: 2 }) of bench/actors/echo.ts (process workers; one call per
  *             worker at a time by default, [perWorker] for more), `tasks` calls of
  *             BenchEcho.echo by Effect.forEach, 100 in flight; then, in the same process:
@@ -12,6 +12,7 @@
  *               the stuck worker killed and replaced (cancelReplacedMs)
  *   piscina   piscina 5, 2 threads, defaults, the same tasks and window
  *   tinypool  tinypool, 2 threads, defaults, the same tasks and window
+ *   workerpool workerpool, 2 worker threads, the same tasks and window
  * Prints one `BENCH {...}` line: tasksPerS, and for ours restartMs, cancelFreeMs, cancelReplacedMs.
  */
 import * as Url from "node:url"
@@ -116,13 +117,25 @@ const tinypool = async () => {
   return { tasksPerS }
 }
 
+const workerpoolPool = async () => {
+  const workerpool = await import("workerpool")
+  const pool = workerpool.pool(bench("children", "workerpool-echo.cjs"), { minWorkers: 2, maxWorkers: 2, workerType: "thread" })
+  const call = (i: number) => pool.exec("echo", [{ id: i, n: 2 }])
+  await throughput(call, Math.min(5000, TASKS))
+  const tasksPerS = await throughput(call, TASKS)
+  await pool.terminate()
+  return { tasksPerS }
+}
+
 const result = variant === "ours"
   ? await ours()
   : variant === "piscina"
   ? await piscina()
   : variant === "tinypool"
   ? await tinypool()
+  : variant === "workerpool"
+  ? await workerpoolPool()
   : (() => {
-    throw new Error(`unknown variant ${variant}: ours | piscina | tinypool`)
+    throw new Error(`unknown variant ${variant}: ours | piscina | tinypool | workerpool`)
   })()
 emit({ variant, tasks: TASKS, ...result })
