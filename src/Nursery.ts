@@ -103,8 +103,18 @@ export declare namespace Nursery {
     readonly env?: Record<string, string | undefined> | undefined
     /** Node flags for the child; none by default (loaders are never inherited). */
     readonly execArgv?: ReadonlyArray<string> | undefined
-    /** Working directory of the child. */
+    /** Working directory of the child (a process only: a thread shares its process's). */
     readonly cwd?: string | undefined
+    /**
+     * How the actor runs (default `"process"`): an OS process of its own, or `"thread"`, a worker
+     * thread of this process. A thread starts faster and costs less memory, with the same
+     * protocols, portals, errors and teardown (cancel request, grace, then `worker.terminate()`,
+     * reported as SIGKILL); it shares the process, so a crash of the process takes it along and it
+     * needs no orphan guard. `resourceLimits` bounds its memory.
+     */
+    readonly spawnMethod?: "process" | "thread" | undefined
+    /** A thread actor's memory limits (`worker_threads` `resourceLimits`). */
+    readonly resourceLimits?: import("node:worker_threads").ResourceLimits | undefined
     /**
      * When a supervising nursery restarts this child (default `permanent`): `permanent` always,
      * `transient` after a crash only, `temporary` never. In a nursery without supervision, a

@@ -4,6 +4,7 @@
  */
 import * as ChildProcess from "node:child_process"
 import type * as net from "node:net"
+import * as WorkerThreads from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -12,7 +13,7 @@ import { type ActorExit, type ActorId, exitReason, format } from "./actorId.js"
 import { childEntry } from "./bundle.js"
 import { type Spec, specVariable, type TreeSpec } from "./child.js"
 import { guardedCommand } from "./deathSignal.js"
-import { fromSocket } from "./connection.js"
+import { type Connection, fromPort, fromSocket } from "./connection.js"
 import { Caller } from "./caller.js"
 import { type Control, Link } from "./link.js"
 import type { Peer } from "./peer.js"
@@ -41,6 +42,10 @@ export interface StartOptions {
   readonly env?: Record<string, string | undefined> | undefined
   readonly execArgv?: ReadonlyArray<string> | undefined
   readonly cwd?: string | undefined
+  /** an OS process (default), or a worker thread of this process */
+  readonly method?: "process" | "thread" | undefined
+  /** a thread's memory limits */
+  readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
   /** what the child's runtime shares with the tree (its settings, the key in base64) */
   readonly tree: TreeSpec
 }
@@ -130,7 +135,15 @@ const untrack = (child: ActorProcess) => {
 /** @internal */
 export class ActorProcess implements Peer {
   readonly id: ActorId
-  readonly proc: ChildProcess.ChildProcess
+  /** the OS process, or the worker thread, the actor runs in */
+  private readonly host: {
+    readonly pid: number
+    readonly kill: (signal: NodeJS.Signals) => void
+    readonly ref: () => void
+    readonly unref: () => void
+  }
+  /** a thread actor's hard stop: reported as SIGKILL, its moral equivalent */
+  private terminated = false
   readonly link: Link
   readonly caller: Caller
   exitInfo: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined
@@ -156,30 +169,73 @@ export class ActorProcess implements Peer {
 
   constructor(readonly options: StartOptions) {
     const env = { ...process.env, ...options.env }
-    const command = guardedCommand(env, [...(options.execArgv ?? []), ...options.entry])
+    const thread = options.method === "thread"
+    const command = thread ? undefined : guardedCommand(env, [...(options.execArgv ?? []), ...options.entry])
     const spec: Spec = {
       name: options.name,
       uid: options.uid,
       parent: options.parent,
       maxMessageBytes: options.settings.maxMessageBytes,
       childEntry: childEntry(),
-      guard: command.guard,
+      // a thread dies with its process: nothing to guard
+      guard: command?.guard ?? "kernel",
       tree: options.tree
     }
-    this.proc = ChildProcess.spawn(command.command, command.args, {
-      stdio: ["inherit", "inherit", "inherit", "pipe"],
-      env: childEnv(env, spec),
-      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-      windowsHide: true
-    })
-    this.id = { name: options.name, uid: options.uid, pid: this.proc.pid ?? -1 }
-    this.proc.on("error", (e) => {
-      this.spawnError = e
-      if (this.proc.pid === undefined) this.markExited(null, null)
-    })
-    this.proc.on("exit", (code, signal) => this.markExited(code, signal))
-    const socket = this.proc.stdio[3] as net.Socket
-    this.link = new Link(fromSocket(socket), options.parent, this.id, options.settings.maxMessageBytes, {
+    let connection: Connection
+    if (command === undefined) {
+      // the same node arguments (the launcher, which loads the bundle from its code cache, or the
+      // bundle alone), run by a worker thread of this process
+      const [main, ...rest] = options.entry
+      const worker = new WorkerThreads.Worker(main!, {
+        argv: rest,
+        env: childEnv(env, spec),
+        execArgv: [...(options.execArgv ?? [])],
+        ...(options.resourceLimits !== undefined ? { resourceLimits: options.resourceLimits } : {})
+      })
+      this.host = {
+        pid: process.pid,
+        // a thread has no signals: the hard step terminates it (SIGTERM leaves it its finalizers)
+        kill: (signal) => {
+          if (signal === "SIGTERM") return
+          this.terminated = true
+          void worker.terminate()
+        },
+        ref: () => worker.ref(),
+        unref: () => worker.unref()
+      }
+      worker.on("error", (e) => {
+        this.spawnError = e
+      })
+      worker.on("exit", (code) => this.markExited(this.terminated ? null : code, this.terminated ? "SIGKILL" : null))
+      connection = fromPort(worker)
+    } else {
+      const proc = ChildProcess.spawn(command.command, command.args, {
+        stdio: ["inherit", "inherit", "inherit", "pipe"],
+        env: childEnv(env, spec),
+        ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+        windowsHide: true
+      })
+      this.host = {
+        pid: proc.pid ?? -1,
+        kill: (signal) => {
+          try {
+            proc.kill(signal)
+          } catch {
+            // already gone
+          }
+        },
+        ref: () => proc.ref(),
+        unref: () => proc.unref()
+      }
+      proc.on("error", (e) => {
+        this.spawnError = e
+        if (proc.pid === undefined) this.markExited(null, null)
+      })
+      proc.on("exit", (code, signal) => this.markExited(code, signal))
+      connection = fromSocket(proc.stdio[3] as net.Socket)
+    }
+    this.id = { name: options.name, uid: options.uid, pid: this.host.pid }
+    this.link = new Link(connection, options.parent, this.id, options.settings.maxMessageBytes, {
       onControl: (msg) => {
         if (msg._tag === "CancelAck") this.stopping = true
         if (msg._tag === "Cancelling") this.cancelling = true
@@ -202,7 +258,7 @@ export class ActorProcess implements Peer {
   ref(): void {
     if (!this.link.asleep) return
     this.link.asleep = false
-    this.proc.ref()
+    this.host.ref()
     this.link.connection.ref()
   }
 
@@ -210,7 +266,7 @@ export class ActorProcess implements Peer {
   unref(): void {
     if (this.link.asleep || this.exitInfo !== undefined) return
     this.link.asleep = true
-    this.proc.unref()
+    this.host.unref()
     this.link.connection.unref()
   }
 
@@ -394,11 +450,7 @@ export class ActorProcess implements Peer {
 
   kill(signal: NodeJS.Signals): void {
     if (this.exitInfo !== undefined) return
-    try {
-      this.proc.kill(signal)
-    } catch {
-      // already gone
-    }
+    this.host.kill(signal)
   }
 
   /**

@@ -4,6 +4,7 @@
  * guards against becoming an orphan.
  */
 import * as net from "node:net"
+import * as WorkerThreads from "node:worker_threads"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -15,7 +16,7 @@ import * as Actor from "../Actor.js"
 import type { ActorId } from "./actorId.js"
 import { setChildEntry } from "./bundle.js"
 import type { OrphanGuard } from "./deathSignal.js"
-import { fromSocket } from "./connection.js"
+import { fromPort, fromSocket } from "./connection.js"
 import { Caller } from "./caller.js"
 import { Link } from "./link.js"
 import { ActorRuntimeTag, setProcessRuntime, type Settings, TreeRuntime } from "./runtime.js"
@@ -71,19 +72,25 @@ export const main = async (modules: Modules): Promise<void> => {
   delete process.env[specVariable]
   setChildEntry(spec.childEntry)
   const self: ActorId = { name: spec.name, uid: spec.uid, pid: process.pid }
-  const title = `${spec.name}@${process.pid}`
-  try {
-    process.title = title
-  } catch {
-    // a title is a nicety for ps/pstree
+  // a thread actor shares its process: no title of its own, no signals, the parent port for a link
+  const thread = !WorkerThreads.isMainThread
+  const title = thread ? `${spec.name}@${process.pid}:${WorkerThreads.threadId}` : `${spec.name}@${process.pid}`
+  if (!thread) {
+    try {
+      process.title = title
+    } catch {
+      // a title is a nicety for ps/pstree
+    }
+    // Ctrl-C in a terminal reaches the whole process group: the root handles it for the tree.
+    process.on("SIGINT", () => {})
   }
-  // Ctrl-C in a terminal reaches the whole process group: the root handles it for the tree.
-  process.on("SIGINT", () => {})
 
-  const socket = new net.Socket({ fd: 3, readable: true, writable: true })
+  const connection = thread
+    ? fromPort(WorkerThreads.parentPort!, "close")
+    : fromSocket(new net.Socket({ fd: 3, readable: true, writable: true }))
   let shutdown: (canceller: ActorId, requester?: Link) => void = () => process.exit(0)
   const server = new Server()
-  const link = new Link(fromSocket(socket), self, spec.parent, spec.maxMessageBytes, {
+  const link = new Link(connection, self, spec.parent, spec.maxMessageBytes, {
     onControl: (msg) => {
       if (msg._tag === "Cancel") shutdown(msg.canceller)
     },
@@ -185,7 +192,7 @@ export const main = async (modules: Modules): Promise<void> => {
       tree.end(() => link.end(() => process.exit(0)))
     })
   }
-  process.on("SIGTERM", () => shutdown(spec.parent))
+  if (!thread) process.on("SIGTERM", () => shutdown(spec.parent))
   // a supervisor in this actor gave up: the actor ends as OTP's supervisor process does, abnormally,
   // so that its own parent's supervision sees a crash
   tree.crash = (reason) => {

@@ -58,6 +58,61 @@ export const fromSocket = (socket: net.Socket, initial?: Buffer): Connection => 
   }
 })
 
+/** @internal what a message port (a worker, or the parent port in a worker) offers */
+export interface Port {
+  postMessage(value: unknown): void
+  on(event: "message", listener: (value: unknown) => void): unknown
+  on(event: "exit" | "close", listener: () => void): unknown
+  ref(): void
+  unref(): void
+}
+
+/**
+ * A connection over a worker thread's message port: frames travel as strings, a `null` message
+ * says the sender has ended. `closes` is the event that ends the other side for good (`exit` of a
+ * worker, `close` of the parent port).
+ * @internal
+ */
+export const fromPort = (port: Port, closes: "exit" | "close" = "exit"): Connection => {
+  let open = true
+  let closed = (): void => {}
+  const close = () => {
+    if (!open) return
+    open = false
+    closed()
+  }
+  port.on(closes, close)
+  return {
+    onData: (receive) => {
+      port.on("message", (value) => {
+        if (value === null) close()
+        else if (typeof value === "string" && open) receive(Buffer.from(value))
+      })
+    },
+    onClose: (f) => {
+      closed = f
+    },
+    writable: () => open,
+    write: (data) => {
+      if (open && data !== "") port.postMessage(data)
+    },
+    end: (data, done) => {
+      if (open) {
+        if (data !== "") port.postMessage(data)
+        port.postMessage(null)
+      }
+      done()
+      close()
+    },
+    destroy: () => {
+      if (open) port.postMessage(null)
+      close()
+    },
+    ref: () => port.ref(),
+    unref: () => port.unref()
+  }
+}
+
 /**
  * Two connected in-memory ends: what one writes, the other receives on a later turn of the event
  * loop, in order, as the bytes a socket would deliver. `end` delivers the last bytes, then closes

@@ -49,6 +49,8 @@ export interface Timings {
 export interface SpawnOptions extends Timings {
   readonly restart?: Restart | undefined
   readonly shutdown?: Supervision.Shutdown | undefined
+  readonly spawnMethod?: "process" | "thread" | undefined
+  readonly resourceLimits?: import("node:worker_threads").ResourceLimits | undefined
   readonly modules: ReadonlyArray<Bundle.ModuleSpecifier>
   readonly external?: ReadonlyArray<string> | undefined
   readonly env?: Record<string, string | undefined> | undefined
@@ -585,6 +587,8 @@ const startProcess = (nursery: NurseryImpl, slot: ChildSlot): Effect.Effect<Acto
         env: options.env,
         execArgv: options.execArgv,
         cwd: options.cwd,
+        method: options.spawnMethod,
+        resourceLimits: options.resourceLimits,
         tree: treeSpec(tree.settings)
       })
       nursery.children.add(child)
