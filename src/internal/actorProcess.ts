@@ -204,7 +204,9 @@ export class ActorProcess implements Peer {
         unref: () => worker.unref()
       }
       worker.on("error", (e) => {
+        // an uncaught exception ends the thread (code 1): a process would print it on its stderr
         this.spawnError = e
+        Effect.runFork(Effect.logError(`actor ${format(this.id)} (a thread) crashed: ${e.stack ?? e.message}`))
       })
       worker.on("exit", (code) => this.markExited(this.terminated ? null : code, this.terminated ? "SIGKILL" : null))
       connection = fromPort(worker)
