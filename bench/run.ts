@@ -98,6 +98,7 @@ const allJobs: Array<Job> = [
   tsx("echo-tcp", "echo.ts", "tcp", ...ECHO_COUNTS),
   tsx("echo-piscina", "echo.ts", "piscina", ...PISCINA_COUNTS),
   tsx("spawn-ours", "spawn.ts", "ours", SPAWNS),
+  tsx("spawn-thread", "spawn.ts", "thread", SPAWNS),
   tsx("spawn-bare", "spawn.ts", "bare", SPAWNS),
   tsx("spawn-same-imports", "spawn.ts", "same-imports", SPAWNS),
   tsx("pool-ours", "pool-primes.ts", "ours", String(POOL_SIZE)),
@@ -323,6 +324,8 @@ const figures = {
   piscina_pipelined_per_s: med("echo-piscina", F.pipe),
   spawn_ready_ms: med("spawn-ours", F.ready),
   restart_ms: med("spawn-ours", F.restart),
+  thread_spawn_ready_ms: med("spawn-thread", F.ready),
+  thread_idle_mb: med("spawn-thread", F.uss),
   pool_tiny_tasks_per_s: med("pool-tasks-ours", F.tasksPerS),
   pool_tiny_tasks_per_worker_32_per_s: med("pool-tasks-ours-32", F.tasksPerS),
   piscina_tiny_tasks_per_s: med("pool-tasks-piscina", F.tasksPerS),
@@ -614,6 +617,20 @@ if (JSON_OUT) {
       `timeout + ack + killGrace ${50 + 500 + 100} + spawn`,
       fr(ratio(figures.pool_cancel_replaced_ms, 50 + 500 + 100)),
       "–"
+    ],
+    [
+      "spawn → ready, thread actor (ms)",
+      fmt(col("spawn-thread", F.ready), 0),
+      `process actor ${fmt(col("spawn-ours", F.ready), 0)}`,
+      fr(ratio(figures.thread_spawn_ready_ms, figures.spawn_ready_ms)),
+      "≤ 0.6×"
+    ],
+    [
+      "idle thread actor: growth of its process's USS (MB)",
+      fmt(col("spawn-thread", F.uss), 1),
+      `process actor USS ${fmt(col("spawn-ours", F.uss), 1)}`,
+      fr(ratio(figures.thread_idle_mb, med("spawn-ours", F.uss))),
+      "≤ 0.5×"
     ],
     [
       "supervised restart: SIGKILL → a call answered by the new incarnation (ms)",

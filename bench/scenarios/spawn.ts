@@ -3,7 +3,9 @@
  * the spawn call to ready; the last child is then left idle for 300 ms and its memory is read
  * from /proc/<pid>/smaps_rollup (USS = Private_Clean + Private_Dirty).
  *
- * Usage: node --import tsx bench/scenarios/spawn.ts <ours|bare|same-imports> [measured=3]
+ * Usage: node --import tsx bench/scenarios/spawn.ts <ours|thread|bare|same-imports> [measured=3]
+ *   thread        the same with spawnMethod "thread" (a worker thread of this process); memory:
+ *                 the growth of this process's USS per idle thread actor (4 started, idle 300 ms)
  *   ours          Nursery.spawn of bench/actors/echo.ts (TypeScript importing effect; bundled by
  *                 effect-tractor, cache warm): until the portal is returned (ready handshake),
  *                 and until the reply to a first call; then, in a supervised nursery (one-for-one),
@@ -43,12 +45,32 @@ const loadOurs = () =>
   ])
 let ours: Awaited<ReturnType<typeof loadOurs>> | undefined
 
-const oursOnce = async (measureMemory: boolean) => {
+const THREADS_FOR_MEMORY = 4
+
+const oursOnce = async (measureMemory: boolean, spawnMethod: "process" | "thread" = "process") => {
   const [Effect, Nursery, Portal, { echoModule }, { BenchEcho }] = ours ??= await loadOurs()
   return Effect.runPromise(Nursery.open((nursery) =>
     Effect.gen(function*() {
+      if (measureMemory && spawnMethod === "thread") {
+        // a thread's memory is in this process: the growth of its USS for idle thread actors, each
+        const before = memoryOf(process.pid)
+        for (let i = 0; i < THREADS_FOR_MEMORY; i++) {
+          const p = yield* Nursery.spawn(nursery, `bench_thread_${i}`, { modules: [echoModule], spawnMethod })
+          yield* Portal.call(p, BenchEcho.echo, { id: 1, n: 2 })
+        }
+        yield* Effect.sleep(IDLE_MS)
+        const after = memoryOf(process.pid)
+        return {
+          sample: { readyMs: NaN, firstCallMs: NaN } satisfies Sample,
+          memory: {
+            rssMb: (after.rssMb - before.rssMb) / THREADS_FOR_MEMORY,
+            pssMb: (after.pssMb - before.pssMb) / THREADS_FOR_MEMORY,
+            ussMb: (after.ussMb - before.ussMb) / THREADS_FOR_MEMORY
+          }
+        }
+      }
       const t0 = nowMs()
-      const portal = yield* Nursery.spawn(nursery, "bench_spawn", { modules: [echoModule] })
+      const portal = yield* Nursery.spawn(nursery, "bench_spawn", { modules: [echoModule], spawnMethod })
       const t1 = nowMs()
       yield* Portal.call(portal, BenchEcho.echo, { id: 1, n: 2 })
       const t2 = nowMs()
@@ -84,6 +106,8 @@ const rawOnce = async (file: string, measureMemory: boolean) => {
 const once_ = (measureMemory: boolean) =>
   variant === "ours"
     ? oursOnce(measureMemory)
+    : variant === "thread"
+    ? oursOnce(measureMemory, "thread")
     : variant === "bare"
     ? rawOnce(bench("children", "echo.cjs"), measureMemory)
     : variant === "same-imports"
@@ -121,7 +145,7 @@ const samples: Array<Sample> = []
 let memory: Memory | undefined
 for (let i = 0; i <= MEASURED; i++) {
   const r = await once_(i === MEASURED)
-  if (i > 0) samples.push(r.sample)
+  if (i > 0 && Number.isFinite(r.sample.readyMs)) samples.push(r.sample)
   if (r.memory !== undefined) memory = r.memory
 }
 emit({ variant, samples, memory, ...(variant === "ours" ? { restartMs: await restarts() } : {}) })
