@@ -104,6 +104,8 @@ const allJobs: Array<Job> = [
   tsx("pool-ours", "pool-primes.ts", "ours", String(POOL_SIZE)),
   tsx("pool-tasks-ours", "pool-tasks.ts", "ours", POOL_TASKS, "1"),
   tsx("pool-tasks-ours-32", "pool-tasks.ts", "ours", POOL_TASKS, "32"),
+  tsx("pool-tasks-thread", "pool-tasks.ts", "ours", POOL_TASKS, "1", "thread"),
+  tsx("pool-tasks-thread-32", "pool-tasks.ts", "ours", POOL_TASKS, "32", "thread"),
   tsx("pool-tasks-piscina", "pool-tasks.ts", "piscina", POOL_TASKS),
   tsx("pool-tasks-tinypool", "pool-tasks.ts", "tinypool", POOL_TASKS),
   tsx("pool-tasks-workerpool", "pool-tasks.ts", "workerpool", POOL_TASKS),
@@ -331,6 +333,8 @@ const figures = {
   piscina_tiny_tasks_per_s: med("pool-tasks-piscina", F.tasksPerS),
   tinypool_tiny_tasks_per_s: med("pool-tasks-tinypool", F.tasksPerS),
   workerpool_tiny_tasks_per_s: med("pool-tasks-workerpool", F.tasksPerS),
+  thread_pool_tiny_tasks_per_s: med("pool-tasks-thread", F.tasksPerS),
+  thread_pool_tiny_tasks_per_worker_32_per_s: med("pool-tasks-thread-32", F.tasksPerS),
   /** the primes job on 1 worker against 2 (read with the run's measured parallelism) */
   pool_cpu_speedup: ratio(med("pool-one-ours", F.tasks), med("pool-ours", F.tasks)),
   pool_restart_ms: med("pool-tasks-ours", F.poolRestart),
@@ -589,6 +593,20 @@ if (JSON_OUT) {
       `workerpool 2 threads ${fmt(col("pool-tasks-workerpool", F.tasksPerS), 0)}`,
       fr(ratio(figures.pool_tiny_tasks_per_worker_32_per_s, figures.workerpool_tiny_tasks_per_s)),
       "≥ 1×"
+    ],
+    [
+      "  thread workers, 1 per worker (tasks/s)",
+      fmt(col("pool-tasks-thread", F.tasksPerS), 0),
+      `piscina 2 threads ${fmt(col("pool-tasks-piscina", F.tasksPerS), 0)}`,
+      fr(ratio(figures.thread_pool_tiny_tasks_per_s, figures.piscina_tiny_tasks_per_s)),
+      "≥ 2×"
+    ],
+    [
+      "  thread workers, 32 per worker (tasks/s)",
+      fmt(col("pool-tasks-thread-32", F.tasksPerS), 0),
+      `piscina 2 threads ${fmt(col("pool-tasks-piscina", F.tasksPerS), 0)}`,
+      fr(ratio(figures.thread_pool_tiny_tasks_per_worker_32_per_s, figures.piscina_tiny_tasks_per_s)),
+      "≥ 2×"
     ],
     [
       "primes job, 6 tasks: 1 worker against 2 (speedup)",

@@ -1,7 +1,7 @@
 /**
  * Tiny tasks through a pool of 2, and what a supervised pool does when a worker dies or is stuck.
  *
- * Usage: node --import tsx bench/scenarios/pool-tasks.ts <ours|piscina|tinypool|workerpool> [tasks=100000] [perWorker=1]
+ * Usage: node --import tsx bench/scenarios/pool-tasks.ts <ours|piscina|tinypool|workerpool> [tasks=100000] [perWorker=1] [process|thread]
  *   ours      WorkerPool.use({ size: 2 }) of bench/actors/echo.ts (process workers; one call per
  *             worker at a time by default, [perWorker] for more), `tasks` calls of
  *             BenchEcho.echo by Effect.forEach, 100 in flight; then, in the same process:
@@ -44,7 +44,13 @@ const ours = async () => {
   ])
   void Stream
   return Effect.runPromise(
-    WorkerPool.use({ size: 2, modules: [echoModule], onInterrupt: "kill", concurrencyPerWorker: intArg(2, 1) }, (pool) =>
+    WorkerPool.use({
+      size: 2,
+      modules: [echoModule],
+      onInterrupt: "kill",
+      concurrencyPerWorker: intArg(2, 1),
+      spawnMethod: process.argv[5] === "thread" ? "thread" : "process"
+    }, (pool) =>
       Effect.scoped(Effect.gen(function*() {
         // as an Effect program does it: Effect.forEach, WINDOW calls in flight
         const run = (tasks: number) =>
@@ -59,6 +65,8 @@ const ours = async () => {
           })
         yield* run(Math.min(5000, TASKS))
         const tasksPerS = yield* run(TASKS)
+        // a thread worker's pid is this process's: the kill below is for process workers only
+        if (process.argv[5] === "thread") return { tasksPerS }
 
         // restart: a worker killed -> the pool at full size again
         const events = yield* WorkerPool.events(pool)
