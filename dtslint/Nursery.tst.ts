@@ -95,6 +95,8 @@ describe("Nursery", () => {
     expect(Nursery.spawn).type.toBeCallableWith(nursery, "w", { modules, restart: "transient", shutdown: "brutal" })
     expect(Nursery.spawn).type.toBeCallableWith(nursery, "w", { modules, shutdown: "2 seconds" })
     expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, restart: "sometimes" })
+    expect(Nursery.spawn).type.toBeCallableWith(nursery, "w", { modules, spawnMethod: "thread", resourceLimits: { maxOldGenerationSizeMb: 64 } })
+    expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, spawnMethod: "fiber" })
   })
 
   test("events and stopChild", () => {
