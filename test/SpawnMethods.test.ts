@@ -27,6 +27,27 @@ checkOrphansAfterEach()
 
 const methods = ["process", "thread"] as const
 
+/** the OS threads of this process (worker threads among them) */
+const threads = () => Fs.readdirSync("/proc/self/task").length
+
+describe("thread actors", () => {
+  it.live("leave no thread behind: the process's threads come back to their count once the nursery has closed", () =>
+    Effect.gen(function*() {
+      // one thread actor first: the helper threads that start on first use are then counted in
+      yield* Nursery.open((nursery) => Nursery.spawn(nursery, "warm", { modules: [echoModule], spawnMethod: "thread" }))
+      const before = threads()
+      yield* Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < 4; i++) yield* Nursery.spawn(nursery, `t${i}`, { modules: [echoModule], spawnMethod: "thread" })
+          assert.isAtLeast(threads(), before + 4)
+        })
+      )
+      const end = Date.now() + 2000
+      while (threads() > before && Date.now() < end) yield* Effect.sleep("20 millis")
+      assert.strictEqual(threads(), before)
+    }))
+})
+
 describe.each(methods)("spawn method %s", (spawnMethod) => {
   const spawn = (nursery: Nursery.Nursery, name: string, modules: ReadonlyArray<URL>, options: Partial<Nursery.Nursery.SpawnOptions> = {}) =>
     Nursery.spawn(nursery, name, { modules, spawnMethod, ...options })
