@@ -24,7 +24,7 @@ const TASKS = intArg(1, 100_000)
 const WINDOW = 100
 
 /** `tasks` calls of `run`, `WINDOW` in flight (the promise pools' way); tasks per second */
-const throughput = async (run: (i: number) => Promise<unknown>, tasks: number): Promise<number> => {
+const throughput = async (run: (i: number) => PromiseLike<unknown>, tasks: number): Promise<number> => {
   let next = 0
   const t0 = nowMs()
   await Promise.all(Array.from({ length: WINDOW }, async () => {
@@ -34,15 +34,13 @@ const throughput = async (run: (i: number) => Promise<unknown>, tasks: number): 
 }
 
 const ours = async () => {
-  const [Effect, Stream, Queue, WorkerPool, { echoModule }, { BenchEcho }] = await Promise.all([
+  const [Effect, Queue, WorkerPool, { echoModule }, { BenchEcho }] = await Promise.all([
     import("effect/Effect"),
-    import("effect/Stream"),
     import("effect/Queue"),
     import("../../src/WorkerPool.ts"),
     import("../actors/modules.ts"),
     import("../actors/protocols.ts")
   ])
-  void Stream
   return Effect.runPromise(
     WorkerPool.use({
       size: 2,
@@ -70,13 +68,16 @@ const ours = async () => {
 
         // restart: a worker killed -> the pool at full size again
         const events = yield* WorkerPool.events(pool)
+        const restarted = Effect.gen(function*() {
+          while (true) {
+            const event = yield* Queue.take(events)
+            if (event._tag === "Started" && event.incarnation > 1) return
+          }
+        })
         const victim = pool.portals[0]!
         const t0 = nowMs()
         process.kill(victim.actor.pid, "SIGKILL")
-        while (true) {
-          const event = yield* Queue.take(events)
-          if (event._tag === "Started" && event.incarnation > 1) break
-        }
+        yield* restarted
         yield* Effect.all([0, 1].map((i) => pool.call(BenchEcho.echo, { id: i, n: 2 })), { concurrency: 2 })
         const restartMs = nowMs() - t0
 
@@ -87,52 +88,44 @@ const ours = async () => {
         const cancelFreeMs = nowMs() - t1
         // ...and the stuck worker replaced: the ack timeout, the kill's short grace (it never says
         // Cancelling, so SIGKILL when the grace ends), then a spawn
-        while (true) {
-          const event = yield* Queue.take(events)
-          if (event._tag === "Started" && event.incarnation > 1) break
-        }
+        yield* restarted
         const cancelReplacedMs = nowMs() - t1
         return { tasksPerS, restartMs, cancelFreeMs, cancelReplacedMs }
       })))
   )
 }
 
-const piscina = async () => {
-  const { Piscina } = await import("piscina")
-  const pool = new Piscina({
-    filename: Url.pathToFileURL(bench("children", "piscina-echo.mjs")).href,
-    minThreads: 2,
-    maxThreads: 2
-  })
-  const call = (i: number) => pool.run({ id: i, n: 2 })
+/** a baseline pool: a warm-up, then `TASKS` tiny tasks through `call`, then `close` */
+const measured = async (call: (i: number) => PromiseLike<unknown>, close: () => PromiseLike<unknown>) => {
   await throughput(call, Math.min(5000, TASKS))
   const tasksPerS = await throughput(call, TASKS)
-  await pool.destroy()
+  await close()
   return { tasksPerS }
 }
 
+const threadPoolOptions = {
+  filename: Url.pathToFileURL(bench("children", "piscina-echo.mjs")).href,
+  minThreads: 2,
+  maxThreads: 2
+}
+
+const piscina = async () => {
+  const pool = new (await import("piscina")).Piscina(threadPoolOptions)
+  return measured((i) => pool.run({ id: i, n: 2 }), () => pool.destroy())
+}
+
 const tinypool = async () => {
-  const { Tinypool } = await import("tinypool")
-  const pool = new Tinypool({
-    filename: Url.pathToFileURL(bench("children", "piscina-echo.mjs")).href,
-    minThreads: 2,
-    maxThreads: 2
-  })
-  const call = (i: number) => pool.run({ id: i, n: 2 })
-  await throughput(call, Math.min(5000, TASKS))
-  const tasksPerS = await throughput(call, TASKS)
-  await pool.destroy()
-  return { tasksPerS }
+  const pool = new (await import("tinypool")).Tinypool(threadPoolOptions)
+  return measured((i) => pool.run({ id: i, n: 2 }), () => pool.destroy())
 }
 
 const workerpoolPool = async () => {
   const workerpool = await import("workerpool")
   const pool = workerpool.pool(bench("children", "workerpool-echo.cjs"), { minWorkers: 2, maxWorkers: 2, workerType: "thread" })
-  const call = (i: number) => pool.exec("echo", [{ id: i, n: 2 }])
-  await throughput(call, Math.min(5000, TASKS))
-  const tasksPerS = await throughput(call, TASKS)
-  await pool.terminate()
-  return { tasksPerS }
+  // workerpool types its promises as its own class: terminate is awaited as any promise
+  return measured((i) => pool.exec("echo", [{ id: i, n: 2 }]), async () => {
+    await pool.terminate()
+  })
 }
 
 const result = variant === "ours"

@@ -150,7 +150,10 @@ export const main = async (modules: Modules): Promise<void> => {
 
   // the implementations' layers, built once each in the actor's scope (closed when it ends), then
   // the handlers that an Effect builds, with those services: all before the actor reports ready
-  const built = await Effect.runPromiseExit(build(found, base as Context.Context<never>, scope))
+  // plain handlers, the usual case, are served without waiting a turn of the event loop
+  const plain = found.every(([, i]) => i.layer === undefined && !Effect.isEffect(i.handlers))
+  const building = build(found, base as Context.Context<never>, scope)
+  const built = plain ? Effect.runSyncExit(building) : await Effect.runPromiseExit(building)
   if (built._tag === "Failure") {
     const failure = Cause.failureOption(built.cause)
     if (failure._tag === "Some") bootFailed(failure.value.module, failure.value.message, failure.value.rendered, true)

@@ -197,9 +197,8 @@ export class NurseryImpl {
   readonly failures: Array<Cause.Cause<unknown>> = []
   readonly events = Effect.runSync(PubSub.unbounded<Supervision.Event>())
   readonly queue = Effect.runSync(Queue.unbounded<Event>())
-  /** when the restarts still in the window happened, and the exits that caused them */
-  history: ReadonlyArray<number> = []
-  recent: Array<{ readonly at: number; readonly name: string; readonly exit: ActorExit }> = []
+  /** the restarts still in the intensity window: when, and the exits that caused them */
+  recent: ReadonlyArray<{ readonly at: number; readonly name: string; readonly exit: ActorExit }> = []
   supervisor: Fiber.RuntimeFiber<never> | undefined
   private readonly seen = new Set<unknown>()
   private slotCount = 0
@@ -342,8 +341,12 @@ export class NurseryImpl {
         : { actor: slot.last.id, code: null, signal: null, expected: false, reason: `it could not start: ${event.error.message}` }
       const now = Date.now()
       const live = this.slots.filter((s) => s.removed === undefined).map((s) => ({ name: s.key, restart: s.restart }))
-      const decision = decide(this.policy, live, this.history, slot.key, exit, now)
+      const decision = decide(this.policy, live, this.recent.map((r) => r.at), slot.key, exit, now)
       yield* this.publish({ _tag: "Exited", name: slot.name, exit, restart: decision._tag === "Restart" })
+      // a restart, or one too many: it counts in the window (decide's history is exactly these times)
+      if (decision._tag !== "Remove") {
+        this.recent = [...this.recent.filter((r) => r.at > now - this.policy.periodMillis), { at: now, name: slot.name, exit }]
+      }
       switch (decision._tag) {
         case "Remove": {
           this.removeSlot(slot, exit.reason)
@@ -355,18 +358,16 @@ export class NurseryImpl {
             this.removeSlot(slot, exit.reason)
             return this.record(Cause.fail(event.error))
           }
-          this.recent = [...this.recent.filter((r) => r.at > now - this.policy.periodMillis), { at: now, name: slot.name, exit }]
           const error = new Supervision.RestartIntensityExceeded({
             maxRestarts: this.policy.maxRestarts,
             periodMillis: this.policy.periodMillis,
             exits: this.recent.map(({ exit, name }) => ({ name, exit })),
-            message: `the nursery of ${format(this.actor)} gave up: ${decision.history.length} restarts within ` +
+            message: `the nursery of ${format(this.actor)} gave up: ${this.recent.length} restarts within ` +
               `${this.policy.periodMillis} ms, more than maxRestarts (${this.policy.maxRestarts}); the last: ` +
               `${slot.name} (${exit.reason}). Fix the crash, or allow more restarts (maxRestarts, period)`
           })
           yield* this.publish({ _tag: "GaveUp", error })
           yield* Effect.logWarning(error.message)
-          this.history = decision.history
           this.record(Cause.fail(error), "reverse")
           if (this.endsActor && this.runtime.crash !== undefined) {
             // the children first, in reverse order, then the actor: its parent sees it crash
@@ -376,8 +377,6 @@ export class NurseryImpl {
           return
         }
         case "Restart": {
-          this.history = decision.history
-          this.recent = [...this.recent.filter((r) => r.at > now - this.policy.periodMillis), { at: now, name: slot.name, exit }]
           const byKey = new Map(this.slots.map((s) => [s.key, s]))
           const started = new Set(decision.start)
           slot.setCurrent(undefined)
@@ -406,7 +405,7 @@ export class NurseryImpl {
     if (schedule === undefined) return Effect.void
     return Effect.gen(this, function*() {
       if (slot.driver === undefined) slot.driver = yield* Schedule.driver(schedule)
-      else if (this.history.length <= 1) yield* slot.driver.reset
+      else if (this.recent.length <= 1) yield* slot.driver.reset
       yield* Effect.ignore(slot.driver.next(undefined))
     })
   }

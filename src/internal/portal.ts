@@ -44,28 +44,15 @@ export class PortalImpl {
   }
 
   call(fn: Actor.Fn.Any, payload: unknown, onStuck?: (peer: Peer) => void): Effect.Effect<unknown, unknown> {
-    if (this.slot !== undefined) {
-      return Effect.flatMap(
-        this.slot.current,
-        (peer) =>
-          peer.caller.call(
-            fn,
-            payload,
-            peer.cancelAckTimeoutMillis,
-            this.onRaced,
-            onStuck === undefined ? undefined : () => onStuck(peer)
-          )
-      )
-    }
-    const peer = this.peer
-    return peer.caller.call(
-      fn,
-      payload,
-      peer.cancelAckTimeoutMillis,
-      this.onRaced,
-      onStuck === undefined ? undefined : () => onStuck(peer)
-    )
+    if (this.slot !== undefined) return Effect.flatMap(this.slot.current, (peer) => this.callOn(peer, fn, payload, onStuck))
+    return this.callOn(this.peer, fn, payload, onStuck)
   }
+
+  private callOn(peer: Peer, fn: Actor.Fn.Any, payload: unknown, onStuck?: (peer: Peer) => void) {
+    const stuck = onStuck === undefined ? undefined : () => onStuck(peer)
+    return peer.caller.call(fn, payload, peer.cancelAckTimeoutMillis, this.onRaced, stuck)
+  }
+
 
   stream(fn: Actor.StreamFn.Any, payload: unknown, window?: number): Stream.Stream<unknown, unknown> {
     if (this.slot !== undefined) {

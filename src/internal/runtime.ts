@@ -19,7 +19,7 @@ import { defaultMaxMessageBytes } from "./framing.js"
 import { type Control, Link } from "./link.js"
 import type { Peer } from "./peer.js"
 import { type Entry, Registry, RegistryProtocol } from "./registry.js"
-import { collect, implementations, Server } from "./server.js"
+import { implementations, Server } from "./server.js"
 import { build } from "./services.js"
 import * as Transport from "./transport.js"
 
@@ -534,7 +534,7 @@ export class ActorRuntimeTag extends Context.Tag("effect-tractor/ActorRuntime")<
 export const scopedRoot = (options: RootOptions): Effect.Effect<TreeRuntime, never, Scope.Scope> =>
   Effect.gen(function*() {
     const root = yield* Effect.acquireRelease(
-      Effect.sync(() => makeRoot({ ...options, serve: undefined })),
+      Effect.sync(() => makeRoot(options)),
       (runtime) => Effect.sync(() => runtime.close())
     )
     const serve = options.serve ?? []
@@ -590,13 +590,14 @@ export const envOptions = (env: Record<string, string | undefined> = process.env
   tickMillis: env["EFFECT_TRACTOR_TICK_MS"] ? Number(env["EFFECT_TRACTOR_TICK_MS"]) : undefined
 })
 
-/** @internal the runtime of a root; a setting that cannot work throws, saying which and why */
-export const makeRoot = (options: RootOptions): TreeRuntime => {
+/**
+ * @internal the runtime of a root, serving the registry (what else it serves, `scopedRoot` builds);
+ * a setting that cannot work throws, saying which and why
+ */
+export const makeRoot = (options: Omit<RootOptions, "serve">): TreeRuntime => {
   const self: ActorId = { name: options.name ?? "root", uid: makeUid(), pid: process.pid }
   const registry = new Registry()
-  const served = collect([["the root's implementations", { ...(options.serve ?? []) }]])
-  if (served.has(RegistryProtocol[Actor.ProtocolTypeId].name)) throw new Error("the root serves the registry already")
-  const server = new Server(new Map([...registry.fns(), ...served]))
+  const server = new Server(new Map(registry.fns()))
   server.onDetach.push((link) => registry.dropOwner(link))
   const directory = Transport.runtimeDirectory()
   let key: Transport.TreeKey

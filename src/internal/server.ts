@@ -228,20 +228,3 @@ export const serveAll = (
   }
   return fns
 }
-
-/**
- * The functions of implementations whose handlers are given as they are (no Effect to build
- * them, no layer): what a root serves.
- * @internal
- */
-export const collect = (modules: ReadonlyArray<readonly [string, Record<string, unknown>]>): Fns =>
-  serveAll(implementations(modules).map(([name, implementation]) => {
-    if (Effect.isEffect(implementation.handlers) || implementation.layer !== undefined) {
-      const protocol = implementation.protocol[Actor.ProtocolTypeId].name
-      throw new Error(
-        `${name}: the implementation of "${protocol}" builds its handlers with an Effect or a layer, which only ` +
-          `an actor process can run: serve it from a child actor, or give the root plain handlers`
-      )
-    }
-    return [implementation, implementation.handlers as Record<string, ServedFn["handler"]>] as const
-  }))
