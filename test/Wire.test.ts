@@ -102,6 +102,20 @@ describe("Wire", () => {
         })
       ))
 
+    it.live("a result JSON cannot hold never crashes the actor: a Void result is not sent, a cycle fails the call typed", () =>
+      Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          const portal = yield* Nursery.spawn(nursery, "odd", { modules: [echoModule] })
+          // a timer object returned for a Void function: the call succeeds, nothing crosses
+          assert.isUndefined(yield* Portal.call(portal, Echo.returnsTimer, undefined))
+          const error = yield* failsWith(Portal.call(portal, Echo.circular, undefined), ActorError.MsgTypeError)
+          assert.strictEqual(error.part, "success")
+          assert.match(error.message, /the success of Echo\.circular cannot be sent as JSON \(.*circular/)
+          // and the actor is still there
+          assert.strictEqual(yield* Portal.call(portal, Echo.add, { a: 2, b: 2 }), 4)
+        })
+      ))
+
     it.live("fails a call whose result does not match the caller's success schema", () =>
       Nursery.open((nursery) =>
         Effect.gen(function*() {

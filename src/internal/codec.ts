@@ -46,7 +46,10 @@ export const schemaCodec = (schema: Actor.AnySchema): SchemaCodec => {
     const decode = Schema.decodeUnknownEither(s, parseOptions)
     // without transformations the wire form is the value itself: checking it is enough, no copy
     const identity = SchemaAST.typeAST(s.ast) === SchemaAST.encodedAST(s.ast)
-    codec = identity
+    codec = SchemaAST.isVoidKeyword(s.ast)
+      // Void has no wire form: whatever a handler returns (a timer, a circular object) is not sent
+      ? { check: (u) => u === undefined, encode: () => Either.right(undefined), decode: () => Either.right(undefined), is }
+      : identity
       ? {
         check: is,
         encode: (u) => (is(u) ? Either.right(u) : encode(u)),

@@ -145,7 +145,24 @@ export class Server implements ServerSide {
         }
         wire = value.right
       }
-      const size = link.sendLine(successFrame(id, JSON.stringify(wire)))
+      let json: string
+      try {
+        json = JSON.stringify(wire)
+      } catch (e) {
+        // a value its schema accepts but JSON cannot hold (a cycle, a BigInt): the call fails, typed
+        return link.refuse(
+          id,
+          new ActorError.MsgTypeError({
+            actor: link.self,
+            protocol: served.protocol,
+            fn: served.name,
+            part: "success",
+            message: `the success of ${served.protocol}.${served.name} cannot be sent as JSON (${(e as Error).message}): ` +
+              `return a value of the encoded form of its schema`
+          })
+        )
+      }
+      const size = link.sendLine(successFrame(id, json))
       if (size !== undefined) {
         link.refuse(id, tooLarge(link.self, size, link.maxMessageBytes, `the result of ${served.protocol}.${served.name}`))
       }
