@@ -115,7 +115,7 @@ export class ChildSlot implements PortalSlot {
   latest = (): ActorProcess => this.last
 
   /** the incarnation a call may go to now */
-  private usable(): ActorProcess | undefined {
+  usable = (): ActorProcess | undefined => {
     const c = this.running
     return c !== undefined && c.exitInfo === undefined && c.link.closedWith === undefined && !c.stopping ? c : undefined
   }

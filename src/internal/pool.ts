@@ -3,10 +3,12 @@
  * worker; a call takes a permit, then the least busy worker), the counters of its stats, retries
  * of calls whose worker died, and the kill of a worker still running an interrupted call.
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricKey from "effect/MetricKey"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Actor from "../Actor.js"
@@ -26,9 +28,28 @@ interface Worker {
   lastActive: number
 }
 
-interface Waiter {
-  granted: boolean
-  readonly resume: () => void
+/** where a job is: waiting; running on a worker; handed the slow way; running the slow way; done */
+const QUEUED = 0
+const RUNNING = 1
+const SLOW = 2
+const SLOW_RUNNING = 3
+const SETTLED = 4
+
+/** one call through the pool */
+interface Job {
+  readonly fn: Actor.Fn.Any
+  readonly payload: unknown
+  readonly queuedAt: number
+  state: number
+  resume: (effect: Effect.Effect<unknown, unknown>) => void
+  worker: Worker | undefined
+  peer: Peer | undefined
+  /** its call id on the peer's link, once running */
+  id: number
+  /** how it ended, once settled */
+  answer: Exit.Exit<unknown, unknown> | undefined
+  started: number
+  waited: number
 }
 
 /** @internal */
@@ -60,8 +81,9 @@ export class Pool {
   readonly workers: Array<Worker>
   /** calls running on workers (each holds one of `capacity` places) */
   running = 0
-  /** calls waiting for a place, first come first served */
-  private readonly waiting: Array<Waiter> = []
+  /** calls waiting for a place, first come first served, from `head` on (the ones before are done) */
+  private readonly waiting: Array<Job> = []
+  private head = 0
   /** workers being started on demand */
   starting = 0
   queued = 0
@@ -116,88 +138,178 @@ export class Pool {
     if (peer instanceof ActorProcess) Effect.runFork(peer.teardown({ graceMillis: this.options.killGraceMillis }))
   }
 
-  /** One call on the least busy worker, holding one permit while it runs. */
-  private onWorker(fn: Actor.Fn.Any, payload: unknown, queuedAt: number): Effect.Effect<unknown, unknown> {
-    return Effect.suspend(() => {
-      let best = this.workers[0]!
-      for (const worker of this.workers) if (worker.inFlight < best.inFlight) best = worker
-      best.inFlight++
-      const started = performance.now()
-      const waited = started - queuedAt
-      this.waitTimes.add(waited)
-      return best.portal.call(fn, payload, this.options.kill ? this.onStuck : undefined).pipe(
-        Effect.onExit((exit) =>
-          Effect.sync(() => {
-            best.inFlight--
-            best.lastActive = Date.now()
-            const ran = performance.now() - started
-            this.runTimes.add(ran)
-            const outcome = Exit.isSuccess(exit) ? "completed" : Exit.isInterrupted(exit) ? "interrupted" : "failed"
-            this[outcome]++
-            this.metrics.record(outcome, ran, waited)
-          })
-        )
-      )
-    })
-  }
-
   /**
-   * Hands a free place to the first waiting call, if any. (Effect's semaphore wakes every waiter
-   * on each release, to retry: with a hundred calls waiting that cost ~2 ms per call.)
+   * Starts `job` on the least busy worker that can take a call now: the request is written at
+   * once, and the answer settles the job from the link's callback, which hands the place to the
+   * next job in the same turn (no fiber hop between one answer and the next request). A job whose
+   * only workers are restarting goes the slow way: it resumes its caller's fiber with an effect
+   * that waits for the worker (bounded by the supervision's restartTimeout).
    */
-  private dispatch(): void {
-    while (this.running < this.capacity && this.waiting.length > 0) {
-      const waiter = this.waiting.shift()!
-      this.running++
-      waiter.granted = true
-      waiter.resume()
+  private start(job: Job): void {
+    this.running++
+    // the least busy worker with room that can take a call now; else the least busy one with room
+    const perWorker = this.options.perWorker
+    let best: Worker | undefined
+    let peer: Peer | undefined
+    let waitFor: Worker | undefined
+    for (const worker of this.workers) {
+      if (worker.inFlight >= perWorker || (best !== undefined && worker.inFlight >= best.inFlight)) continue
+      const usable = worker.portal.usableNow()
+      if (usable === undefined) {
+        if (waitFor === undefined || worker.inFlight < waitFor.inFlight) waitFor = worker
+        continue
+      }
+      best = worker
+      peer = usable
+    }
+    const now = performance.now()
+    const waited = now - job.queuedAt
+    this.waitTimes.add(waited)
+    job.waited = waited
+    job.started = now
+    if (best === undefined || peer === undefined) {
+      // every worker with room is restarting: wait for the least busy one (capacity guarantees one)
+      best = waitFor ?? this.workers[0]!
+      best.inFlight++
+      job.worker = best
+      job.state = SLOW
+      const worker = best
+      return job.resume(Effect.suspend(() => {
+        job.state = SLOW_RUNNING
+        return worker.portal.call(job.fn, job.payload, this.options.kill ? this.onStuck : undefined)
+      }).pipe(Effect.onExit((exit) => Effect.sync(() => this.finish(job, exit)))))
+    }
+    best.inFlight++
+    job.worker = best
+    job.peer = peer
+    job.state = RUNNING
+    const id = peer.link.nextCallId()
+    job.id = id
+    const error = peer.caller.start(id, job.fn, job.payload, (exit) => {
+      if (job.state !== RUNNING) return
+      this.finish(job, exit)
+      job.resume(exit)
+    })
+    if (error !== undefined && job.state === RUNNING) {
+      const exit = Exit.fail(error)
+      this.finish(job, exit)
+      job.resume(exit)
     }
   }
 
-  private release(): void {
+  /** The job's call ended (answer, failure to send, or its interrupt acknowledged): counts it, frees its place. */
+  private finish(job: Job, exit: Exit.Exit<unknown, unknown>): void {
+    if (job.state === SETTLED) return
+    job.state = SETTLED
+    job.answer = exit
+    const worker = job.worker!
+    worker.inFlight--
+    worker.lastActive = Date.now()
+    const ran = performance.now() - job.started
+    this.runTimes.add(ran)
+    const outcome = Exit.isSuccess(exit) ? "completed" : Exit.isInterrupted(exit) ? "interrupted" : "failed"
+    this[outcome]++
+    this.metrics.record(outcome, ran, job.waited)
     this.running--
     this.dispatch()
   }
 
-  /** Waits for a place; an interrupted wait gives back a place it was handed meanwhile. */
-  private readonly acquire: Effect.Effect<void> = Effect.async<void>((resume) => {
-    const waiter: Waiter = { granted: false, resume: () => resume(Effect.void) }
-    this.waiting.push(waiter)
-    this.queued++
-    return Effect.sync(() => {
-      // interrupted: the call will not run (the continuation that counts it out never comes)
-      const i = this.waiting.indexOf(waiter)
-      if (i >= 0) this.waiting.splice(i, 1)
+  /** Hands free places to the first waiting jobs, if any (first come, first served). */
+  private dispatch(): void {
+    while (this.running < this.capacity && this.head < this.waiting.length) {
+      const job = this.waiting[this.head]!
+      this.waiting[this.head++] = undefined as unknown as Job
+      if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+        this.waiting.splice(0, this.head)
+        this.head = 0
+      }
+      if (job.state !== QUEUED) continue
       this.queued--
-      if (waiter.granted) this.release()
-    })
-  })
+      this.start(job)
+    }
+  }
 
+  /**
+   * One call through the pool. It takes a place at once if one is free, else waits in the queue
+   * (or is refused beyond `maxQueue`). Interrupted while it waits, it leaves the queue; while it
+   * runs, its handler is interrupted and the place is held until the worker acknowledges (or, with
+   * `onInterrupt: "kill"`, the worker is torn down when it does not).
+   */
   private once(fn: Actor.Fn.Any, payload: unknown): Effect.Effect<unknown, unknown> {
     return Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
-        const queuedAt = performance.now()
-        const run = Effect.ensuring(restore(this.onWorker(fn, payload, queuedAt)), Effect.sync(() => this.release()))
-        if (this.running < this.capacity && this.waiting.length === 0) {
-          this.running++
-          return run
+        const free = this.running < this.capacity && this.head === this.waiting.length
+        if (!free) {
+          this.grow()
+          if (this.queued >= this.options.maxQueue) {
+            return Effect.fail(this.options.queueFull(this.workers.length, this.options.maxQueue))
+          }
         }
-        this.grow()
-        if (this.queued >= this.options.maxQueue) {
-          return Effect.fail(this.options.queueFull(this.workers.length, this.options.maxQueue))
+        const job: Job = {
+          fn,
+          payload,
+          queuedAt: performance.now(),
+          state: QUEUED,
+          resume: undefined as unknown as Job["resume"],
+          worker: undefined,
+          peer: undefined,
+          id: 0,
+          answer: undefined,
+          started: 0,
+          waited: 0
         }
-        return Effect.zipRight(
-          restore(this.acquire),
-          Effect.suspend(() => {
-            this.queued--
-            return run
-          })
+        return Effect.catchAllCause(
+          restore(Effect.async<unknown, unknown>((resume) => {
+            job.resume = resume
+            if (free) this.start(job)
+            else {
+              this.waiting.push(job)
+              this.queued++
+            }
+          })),
+          (cause) => Cause.isInterruptedOnly(cause) ? this.abandon(job, cause) : Effect.failCause(cause)
         )
       })
     )
   }
 
-
+  /** The caller of `job` was interrupted: what is left to do depends on where the job was. */
+  private abandon(job: Job, cause: Cause.Cause<unknown>): Effect.Effect<never, unknown> {
+    switch (job.state) {
+      case QUEUED: {
+        // still waiting: it leaves the queue (skipped by dispatch)
+        job.state = SETTLED
+        this.queued--
+        return Effect.failCause(cause)
+      }
+      case SLOW: {
+        // handed a place, interrupted before it used it
+        this.finish(job, Exit.failCause(cause))
+        return Effect.failCause(cause)
+      }
+      case RUNNING: {
+        const peer = job.peer!
+        const portal = job.worker!.portal
+        const stuck = this.options.kill ? () => this.onStuck(peer) : undefined
+        return Effect.zipRight(
+          Effect.ensuring(
+            peer.caller.interruptCall(job.id, peer.cancelAckTimeoutMillis, portal.onRaced, stuck),
+            Effect.sync(() => this.finish(job, Exit.failCause(cause)))
+          ),
+          Effect.failCause(cause)
+        )
+      }
+      default: {
+        // the answer came, but the interruption won the race to the fiber: do not lose a failure
+        const answer = job.answer
+        if (
+          answer !== undefined && Exit.isFailure(answer) && answer.cause._tag === "Fail" &&
+          !ActorError.ContextCancelled.is(answer.cause.error)
+        ) job.worker!.portal.onRaced(answer.cause.error)
+        return Effect.failCause(cause)
+      }
+    }
+  }
 
   /** Every worker busy: an elastic pool below its most starts one more (the call waits for a permit). */
   private grow(): void {
@@ -300,25 +412,25 @@ export class PoolMetrics {
   private readonly wait
 
   constructor(readonly pool: string) {
-    const tag = <A extends Metric.Metric<any, any, any>>(metric: A): A => Metric.tagged(metric, "pool", pool) as A
-    const calls = tag(Metric.counter("effect_tractor_pool_calls", { description: "calls run by a worker pool, by outcome" }))
-    this.byOutcome = {
-      completed: Metric.tagged(calls, "outcome", "completed"),
-      failed: Metric.tagged(calls, "outcome", "failed"),
-      interrupted: Metric.tagged(calls, "outcome", "interrupted")
-    }
-    this.run = tag(Metric.histogram(
-      "effect_tractor_pool_run_ms",
-      MetricBoundaries.exponential({ start: 0.05, factor: 2, count: 20 }),
-      "how long a call ran on its worker (ms)"
-    ))
-    this.wait = tag(Metric.histogram(
-      "effect_tractor_pool_wait_ms",
-      MetricBoundaries.exponential({ start: 0.05, factor: 2, count: 20 }),
-      "how long a call waited for a worker (ms)"
-    ))
+    // each metric is made from a key that already carries its tags: an update then goes straight
+    // to its hook (a tag added with Metric.tagged makes a new key and hashes it on every update)
+    const calls = (outcome: string) =>
+      Metric.fromMetricKey(
+        MetricKey.counter("effect_tractor_pool_calls", { description: "calls run by a worker pool, by outcome" }).pipe(
+          MetricKey.tagged("pool", pool),
+          MetricKey.tagged("outcome", outcome)
+        )
+      )
+    this.byOutcome = { completed: calls("completed"), failed: calls("failed"), interrupted: calls("interrupted") }
+    const histogram = (name: string, description: string) =>
+      Metric.fromMetricKey(
+        MetricKey.histogram(name, MetricBoundaries.exponential({ start: 0.05, factor: 2, count: 20 }), description).pipe(
+          MetricKey.tagged("pool", pool)
+        )
+      )
+    this.run = histogram("effect_tractor_pool_run_ms", "how long a call ran on its worker (ms)")
+    this.wait = histogram("effect_tractor_pool_wait_ms", "how long a call waited for a worker (ms)")
   }
-
 
   /** Synchronous (the metrics' unsafe updates): per call, an Effect each would cost ~15% of a tiny task's rate. */
   record(outcome: "completed" | "failed" | "interrupted", ranMs: number, waitedMs: number): void {

@@ -24,6 +24,8 @@ export interface Slot {
   readonly current: Effect.Effect<Peer, ActorError.TransportClosed>
   /** the latest incarnation, alive or not */
   readonly latest: () => Peer
+  /** the running incarnation if a call may go to it now, without waiting */
+  readonly usable: () => Peer | undefined
 }
 
 /** @internal */
@@ -48,7 +50,12 @@ export class PortalImpl {
     return this.callOn(this.peer, fn, payload, onStuck)
   }
 
-  private callOn(peer: Peer, fn: Actor.Fn.Any, payload: unknown, onStuck?: (peer: Peer) => void) {
+  /** the peer a call may go to now, without waiting (undefined while a supervised child restarts) */
+  usableNow(): Peer | undefined {
+    return this.slot === undefined ? this.peer : this.slot.usable()
+  }
+
+  callOn(peer: Peer, fn: Actor.Fn.Any, payload: unknown, onStuck?: (peer: Peer) => void) {
     const stuck = onStuck === undefined ? undefined : () => onStuck(peer)
     return peer.caller.call(fn, payload, peer.cancelAckTimeoutMillis, this.onRaced, stuck)
   }
