@@ -294,11 +294,24 @@ export const make = (options: WorkerPool.Options): Effect.Effect<WorkerPool, Act
 export const stats = (pool: WorkerPool): Effect.Effect<WorkerPool.Stats> =>
   Effect.sync(() => (pool as unknown as internal.Pool).stats())
 
-/** calls in flight when every worker is busy (at the pool's largest): workers × calls per worker */
-const capacity = (pool: WorkerPool): number => (pool as unknown as internal.Pool).fullCapacity
+const asPool = (pool: WorkerPool): internal.Pool => pool as unknown as internal.Pool
+
+/**
+ * Calls a map submits at once by default: every worker busy (at the pool's largest: workers ×
+ * calls per worker), and as many more waiting in the pool's queue as `maxQueue` allows, up to
+ * the same number again, so a worker that answers starts its next call in the same turn.
+ */
+const lanes = (pool: WorkerPool, options: MapOptions | undefined): number => {
+  if (options?.concurrency !== undefined) return options.concurrency
+  const impl = asPool(pool)
+  return impl.fullCapacity + Math.min(impl.fullCapacity, impl.options.maxQueue)
+}
 
 type MapOptions = WorkerPool.CallOptions & {
-  /** calls in flight (default: every worker busy: workers × `concurrencyPerWorker`) */
+  /**
+   * Calls submitted at once (default: every worker busy, workers × `concurrencyPerWorker`, and
+   * as many again waiting in the pool's queue, within `maxQueue`)
+   */
   readonly concurrency?: number | undefined
 }
 
@@ -335,9 +348,7 @@ export const map: {
 } = dual(
   (args) => isWorkerPool(args[0]),
   (pool: WorkerPool, fn: Actor.Fn.Any, inputs: Iterable<unknown>, options?: MapOptions) =>
-    Stream.fromIterable(inputs).pipe(
-      Stream.mapEffect((input) => pool.call(fn, input, options), { concurrency: options?.concurrency ?? capacity(pool) })
-    )
+    internal.mapStream(asPool(pool), fn, inputs, lanes(pool, options), true, options) as Stream.Stream<any, any>
 )
 
 /**
@@ -379,12 +390,7 @@ export const mapUnordered: {
 } = dual(
   (args) => isWorkerPool(args[0]),
   (pool: WorkerPool, fn: Actor.Fn.Any, inputs: Iterable<unknown>, options?: MapOptions) =>
-    Stream.fromIterable(inputs).pipe(
-      Stream.mapEffect((input) => Effect.map(pool.call(fn, input, options), (output) => [input, output] as const), {
-        concurrency: options?.concurrency ?? capacity(pool),
-        unordered: true
-      })
-    )
+    internal.mapStream(asPool(pool), fn, inputs, lanes(pool, options), false, options) as Stream.Stream<any, any>
 )
 
 /**

@@ -50,6 +50,43 @@ describe("WorkerPool", () => {
       assert.deepStrictEqual(Chunk.toReadonlyArray(outputs).map((o) => o.n), [0, 1, 2, 3, 4])
     }))
 
+  it.live("a map takes its inputs lazily, is held back by its consumer, and stops with it: the calls in flight are interrupted", () =>
+    WorkerPool.use({ size: 2, modules }, (pool) =>
+      Effect.gen(function*() {
+        let taken = 0
+        function* inputs(delayMs: number) {
+          for (let n = 0; n < 1000; n++) {
+            taken++
+            yield { n, delayMs, crash: false }
+          }
+        }
+        // a consumer that takes two outputs: 2 workers busy + 2 waiting in the queue is the window
+        const first = yield* Stream.runCollect(Stream.take(WorkerPool.map(pool, Crashy.work, inputs(200)), 2))
+        assert.deepStrictEqual(Chunk.toReadonlyArray(first).map((o) => o.n), [0, 1])
+        assert.isAtMost(taken, 2 + 4, `inputs taken: ${taken}`)
+        // the calls still running when the consumer stopped were interrupted, not left to finish
+        const stats = yield* WorkerPool.stats(pool)
+        assert.deepStrictEqual([stats.busy, stats.queued], [0, 0])
+        assert.isAtLeast(stats.interrupted, 1)
+        // a consumer slower than the workers holds the map back: never more than the window ahead of it
+        taken = 0
+        let pulled = 0
+        let ahead = 0
+        yield* WorkerPool.mapUnordered(pool, Crashy.work, inputs(5), { concurrency: 3 }).pipe(
+          Stream.take(5),
+          Stream.tap(() =>
+            Effect.sync(() => {
+              pulled++
+              ahead = Math.max(ahead, taken - pulled)
+            }).pipe(Effect.zipRight(Effect.sleep("150 millis")))
+          ),
+          Stream.runDrain
+        )
+        // (the outputs come in chunks of what is ready, and a chunk handed over counts as pulled:
+        // the window, 3, plus the rest of the chunk being consumed)
+        assert.isAtMost(ahead, 2 * 3, `taken ahead of the consumer: ${ahead}`)
+      })))
+
   it.live("fails the map with TransportClosed when a worker crashes, and strands nothing", () =>
     Effect.gen(function*() {
       let pids: ReadonlyArray<number> = []
