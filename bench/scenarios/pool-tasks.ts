@@ -4,7 +4,8 @@
  * Usage: node --import tsx bench/scenarios/pool-tasks.ts <ours|piscina|tinypool|workerpool> [tasks=100000] [perWorker=1] [process|thread]
  *   ours      WorkerPool.use({ size: 2 }) of bench/actors/echo.ts (process workers; one call per
  *             worker at a time by default, [perWorker] for more), `tasks` calls of
- *             BenchEcho.echo by Effect.forEach, 100 in flight; then, in the same process:
+ *             BenchEcho.echo by Effect.forEach, 100 in flight, and the same by
+ *             WorkerPool.mapUnordered (its default window); then, in the same process:
  *             - restart: SIGKILL of one worker -> the pool serving at full size again (a call
  *               answered by the new worker);
  *             - cancel: a call stuck in 10 s of synchronous code, interrupted after 50 ms, with
@@ -13,7 +14,7 @@
  *   piscina   piscina 5, 2 threads, defaults, the same tasks and window
  *   tinypool  tinypool, 2 threads, defaults, the same tasks and window
  *   workerpool workerpool, 2 worker threads, the same tasks and window
- * Prints one `BENCH {...}` line: tasksPerS, and for ours restartMs, cancelFreeMs, cancelReplacedMs.
+ * Prints one `BENCH {...}` line: tasksPerS, and for ours mapTasksPerS, restartMs, cancelFreeMs, cancelReplacedMs.
  */
 import * as Url from "node:url"
 import { bench } from "../lib/paths.ts"
@@ -34,9 +35,10 @@ const throughput = async (run: (i: number) => PromiseLike<unknown>, tasks: numbe
 }
 
 const ours = async () => {
-  const [Effect, Queue, WorkerPool, { echoModule }, { BenchEcho }] = await Promise.all([
+  const [Effect, Queue, Stream, WorkerPool, { echoModule }, { BenchEcho }] = await Promise.all([
     import("effect/Effect"),
     import("effect/Queue"),
+    import("effect/Stream"),
     import("../../src/WorkerPool.ts"),
     import("../actors/modules.ts"),
     import("../actors/protocols.ts")
@@ -63,8 +65,13 @@ const ours = async () => {
           })
         yield* run(Math.min(5000, TASKS))
         const tasksPerS = yield* run(TASKS)
+        // the same tasks through WorkerPool.mapUnordered, with its default window
+        const inputs = Array.from({ length: TASKS }, (_, i) => ({ id: i, n: 2 }))
+        const m0 = nowMs()
+        yield* Stream.runDrain(WorkerPool.mapUnordered(pool, BenchEcho.echo, inputs))
+        const mapTasksPerS = TASKS / ((nowMs() - m0) / 1000)
         // a thread worker's pid is this process's: the kill below is for process workers only
-        if (process.argv[5] === "thread") return { tasksPerS }
+        if (process.argv[5] === "thread") return { tasksPerS, mapTasksPerS }
 
         // restart: a worker killed -> the pool at full size again
         const events = yield* WorkerPool.events(pool)
@@ -90,7 +97,7 @@ const ours = async () => {
         // Cancelling, so SIGKILL when the grace ends), then a spawn
         yield* restarted
         const cancelReplacedMs = nowMs() - t1
-        return { tasksPerS, restartMs, cancelFreeMs, cancelReplacedMs }
+        return { tasksPerS, mapTasksPerS, restartMs, cancelFreeMs, cancelReplacedMs }
       })))
   )
 }

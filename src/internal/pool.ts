@@ -396,8 +396,9 @@ export class Pool {
  * Each lane is one fiber that takes the next input and calls it through the pool, again and again:
  * no fiber per input, and no Stream.mapEffect machinery (its concurrent variants run ~15k trivial
  * elements/s ordered and ~6k unordered, below a pool's tiny-task rate). The lanes keep at most
- * `lanes` inputs between the next output the consumer has not pulled and the newest input taken,
- * so a slow consumer holds the map back. The first failure fails the stream; ending the stream
+ * twice `lanes` inputs between the next output the consumer has not pulled and the newest input
+ * taken (room for the outputs of one round while the next runs), so a slow consumer holds the
+ * map back. The first failure fails the stream; ending the stream
  * early interrupts the calls in flight.
  */
 export const mapStream = (
@@ -410,8 +411,9 @@ export const mapStream = (
 ): Stream.Stream<unknown, unknown> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const iterator = inputs[Symbol.iterator]()
-    const window = Math.max(1, Math.floor(lanes))
-    /** inputs taken; outputs pulled (ordered: the index of the next one) */
+    const laneCount = Math.max(1, Math.floor(lanes))
+    const window = 2 * laneCount
+    /** inputs taken; outputs handed to the consumer (ordered: the index of the next one) */
     let taken = 0
     let pulled = 0
     let exhausted = false
@@ -451,7 +453,7 @@ export const mapStream = (
       })
     })
     yield* Effect.forkScoped(
-      Effect.forEach(Array.from({ length: window }, () => lane), (l) => l, { concurrency: "unbounded", discard: true })
+      Effect.forEach(Array.from({ length: laneCount }, () => lane), (l) => l, { concurrency: "unbounded", discard: true })
         .pipe(Effect.ensuring(Effect.sync(() => {
           lanesDone = true
           wakeConsumer()
