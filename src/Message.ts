@@ -109,7 +109,23 @@ export const BootFailed = Schema.TaggedStruct("BootFailed", {
 })
 
 /**
- * Caller -> callee: run `protocol.fn(payload)` as a new task.
+ * The trace context of a call made inside a span: `[traceId, spanId, sampled]` of the caller's
+ * client span. The actor runs the handler in a server span whose parent it is.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ * import * as Schema from "effect/Schema"
+ *
+ * const trace = Schema.decodeUnknownSync(Message.TraceContext)(["4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", true])
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const TraceContext = Schema.Tuple(Schema.String, Schema.String, Schema.Boolean)
+
+/**
+ * Caller -> callee: run `protocol.fn(payload)` as a new task (`trace`: made inside a span).
  *
  * @example
  * ```ts
@@ -124,7 +140,8 @@ export const Call = Schema.TaggedStruct("Call", {
   id: CallId,
   protocol: Schema.String,
   fn: Schema.String,
-  payload: Schema.Unknown
+  payload: Schema.Unknown,
+  trace: Schema.optional(TraceContext)
 })
 
 /**

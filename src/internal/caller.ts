@@ -6,6 +6,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
@@ -30,6 +31,43 @@ export interface Pending {
 /** @internal how a caller reports a remote failure that raced with its interruption */
 export type OnRaced = (error: unknown) => void
 
+/** @internal `[traceId, spanId, sampled]` of a call's client span */
+export type TraceContext = typeof Message.TraceContext.Type
+
+const spanOptions = (fn: { readonly protocol: string; readonly name: string }) => ({
+  kind: "client" as const,
+  attributes: { "rpc.system": "effect-tractor", "rpc.service": fn.protocol, "rpc.method": fn.name }
+})
+
+/**
+ * Runs `f` with the trace context of a client span for `fn` when the caller is inside a span, and
+ * without any (and without a span) when it is not: a caller that does not trace pays one lookup.
+ * @internal
+ */
+export const traced = <A, E, R>(
+  fn: { readonly protocol: string; readonly name: string },
+  f: (trace: TraceContext | undefined) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime((fiber) => {
+    if (fiber.currentSpan === undefined) return f(undefined)
+    return Effect.useSpan(`${fn.protocol}.${fn.name}`, spanOptions(fn), (span) =>
+      f([span.traceId, span.spanId, span.sampled]))
+  })
+
+/**
+ * `traced` for what lives in a scope (a stream, a dialog): the client span ends with the scope.
+ * @internal
+ */
+export const tracedScoped = <A, E, R>(
+  fn: { readonly protocol: string; readonly name: string },
+  f: (trace: TraceContext | undefined) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R | Scope.Scope> =>
+  Effect.withFiberRuntime((fiber) => {
+    if (fiber.currentSpan === undefined) return f(undefined)
+    return Effect.flatMap(Effect.makeSpanScoped(`${fn.protocol}.${fn.name}`, spanOptions(fn)), (span) =>
+      f([span.traceId, span.spanId, span.sampled]))
+  })
+
 /** @internal */
 export class Caller implements CallerSide {
   readonly pending = new Map<number, Pending>()
@@ -47,7 +85,8 @@ export class Caller implements CallerSide {
     spec: Actor.AnySpec & { readonly protocol: string; readonly name: string },
     payload: unknown,
     resume: (exit: Exit.Exit<unknown, unknown>) => void,
-    endpoint?: Endpoint
+    endpoint?: Endpoint,
+    trace?: TraceContext
   ): ActorError.ActorError | undefined {
     const link = this.link
     if (link.closedWith !== undefined) return link.closedWith
@@ -61,7 +100,7 @@ export class Caller implements CallerSide {
     }
     this.pending.set(id, { protocol: spec.protocol, name: spec.name, codec, resume, onAck: undefined })
     if (endpoint !== undefined) link.endpoints.set(id, endpoint)
-    const size = link.sendLine(callFrame(spec, id, JSON.stringify(wire)))
+    const size = link.sendLine(callFrame(spec, id, JSON.stringify(wire), trace))
     if (size !== undefined) {
       this.pending.delete(id)
       link.endpoints.delete(id)
@@ -112,7 +151,21 @@ export class Caller implements CallerSide {
     ackTimeoutMillis: number,
     onRaced: OnRaced,
     /** called when an interrupted call is not acknowledged in time: its handler still runs */
-    onStuck?: () => void
+    onStuck?: () => void,
+    /** the trace context, when the caller made its span already (false: none); else from the fiber */
+    trace?: TraceContext | false
+  ): Effect.Effect<unknown, unknown> {
+    if (trace !== undefined) return this.callWith(fn, payload, ackTimeoutMillis, onRaced, onStuck, trace || undefined)
+    return traced(fn, (trace) => this.callWith(fn, payload, ackTimeoutMillis, onRaced, onStuck, trace))
+  }
+
+  private callWith(
+    fn: Actor.Fn.Any,
+    payload: unknown,
+    ackTimeoutMillis: number,
+    onRaced: OnRaced,
+    onStuck: (() => void) | undefined,
+    trace: TraceContext | undefined
   ): Effect.Effect<unknown, unknown> {
     return Effect.uninterruptibleMask((restore) => {
       let id: number | undefined
@@ -123,7 +176,7 @@ export class Caller implements CallerSide {
           const error = this.start(reserved, fn, payload, (exit) => {
             answer = exit
             resume(exit)
-          })
+          }, undefined, trace)
           if (error === undefined) id = reserved
           else resume(Exit.fail(error))
         })),
@@ -153,7 +206,7 @@ export class Caller implements CallerSide {
     ackTimeoutMillis: number,
     onRaced: OnRaced
   ): Stream.Stream<unknown, unknown> {
-    return Stream.unwrapScoped(Effect.suspend(() => {
+    return Stream.unwrapScoped(tracedScoped(fn, (trace) => {
       const link = this.link
       let done = false
       const id = link.nextCallId()
@@ -170,7 +223,7 @@ export class Caller implements CallerSide {
           reason: "the stream ended abnormally",
           message: `the stream ${fn.protocol}.${fn.name} of ${format(link.peer)} ended abnormally`
         }))
-      }, { onYield: (values) => inbox.push(values) })
+      }, { onYield: (values) => inbox.push(values) }, trace)
       if (error !== undefined) return Effect.fail(error)
       link.send({ _tag: "Credit", id, n: credit })
       return Effect.as(

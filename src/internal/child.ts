@@ -8,6 +8,7 @@ import * as WorkerThreads from "node:worker_threads"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Runtime from "effect/Runtime"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
@@ -22,7 +23,7 @@ import { Link } from "./link.js"
 import { ActorRuntimeTag, setProcessRuntime, type Settings, TreeRuntime } from "./runtime.js"
 import { defaultLimits, formatAddress, formatTreeKey, makeTreeKey, parseAddress, parseTreeKey } from "./transport.js"
 import { implementations, Server } from "./server.js"
-import { build } from "./services.js"
+import { build, handlerRuntime } from "./services.js"
 import { markActorProcess } from "./main.js"
 import { mapStack } from "./sourceMap.js"
 import { startWatchdog } from "./watchdog.js"
@@ -162,12 +163,7 @@ export const main = async (modules: Modules): Promise<void> => {
     await Effect.runPromise(Scope.close(scope, built))
     return link.end(() => process.exit(1))
   }
-  const runtime = Effect.runSync(
-    Effect.runtime<Actor.CurrentActor>().pipe(
-      Effect.annotateLogs("actor", title),
-      Effect.provide(built.value.context as Context.Context<Actor.CurrentActor>)
-    )
-  )
+  const runtime = handlerRuntime(built.value, title) as Runtime.Runtime<Actor.CurrentActor>
   const fns = built.value.fns
   server.fns = fns
   server.runtime = runtime

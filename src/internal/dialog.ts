@@ -10,7 +10,7 @@ import * as FiberId from "effect/FiberId"
 import type * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import { format } from "./actorId.js"
-import type { Caller } from "./caller.js"
+import { type Caller, traced } from "./caller.js"
 import { schemaCodec } from "./codec.js"
 import { box, encodeActorError, firstFailure, msgTypeError } from "./failure.js"
 import { defaultWindow, Inbox, type Names, Outbox, type Wire } from "./flow.js"
@@ -289,12 +289,12 @@ export const openDialog = (
   body: (dialog: Actor.DialogHandle<unknown, unknown, unknown, unknown, unknown>) => Effect.Effect<unknown, unknown, unknown>,
   ackTimeoutMillis: number
 ): Effect.Effect<unknown, unknown, unknown> =>
-  Effect.uninterruptibleMask((restore) =>
+  traced(fn, (trace) => Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const link = caller.link
       const id = link.nextCallId()
       const state = new ParentDialog(link, id, fn, ackTimeoutMillis)
-      const error = caller.start(id, fn, payload, (exit) => state.settle(exit), state)
+      const error = caller.start(id, fn, payload, (exit) => state.settle(exit), state, trace)
       if (error !== undefined) return yield* Effect.fail(error)
       const cancelRemote = Effect.suspend(() => {
         if (state.final !== undefined) return Effect.void
@@ -339,4 +339,4 @@ export const openDialog = (
       else yield* cancelRemote
       return yield* outcome
     })
-  ).pipe(Effect.annotateLogs("dialog", `${fn.protocol}.${fn.name}@${format(caller.link.peer)}`))
+  )).pipe(Effect.annotateLogs("dialog", `${fn.protocol}.${fn.name}@${format(caller.link.peer)}`))

@@ -28,11 +28,17 @@ const callHead = (spec: { readonly protocol: string; readonly name: string }): r
 export const callFrame = (
   spec: { readonly protocol: string; readonly name: string },
   id: number,
-  json: string | undefined
+  json: string | undefined,
+  trace?: typeof Message.TraceContext.Type | undefined
 ): string => {
   const head = callHead(spec)
-  return json === undefined ? `${head[0]}${id}${head[1]}}` : `${head[0]}${id}${head[1]},"payload":${json}}`
+  const body = json === undefined ? `${head[0]}${id}${head[1]}` : `${head[0]}${id}${head[1]},"payload":${json}`
+  return trace === undefined ? `${body}}` : `${body},"trace":${JSON.stringify(trace)}}`
 }
+
+const isTrace = (u: unknown): boolean =>
+  u === undefined ||
+  (Array.isArray(u) && u.length === 3 && typeof u[0] === "string" && typeof u[1] === "string" && typeof u[2] === "boolean")
 
 /** @internal a `Success` frame; `json` is the value already in JSON (`undefined`: no value) */
 export const successFrame = (id: number, json: string | undefined): string =>
@@ -57,7 +63,7 @@ export const fastCheck = (u: unknown): Message.Message | undefined => {
   const m = u as Record<string, unknown>
   switch (m["_tag"]) {
     case "Call":
-      return isId(m["id"]) && typeof m["protocol"] === "string" && typeof m["fn"] === "string"
+      return isId(m["id"]) && typeof m["protocol"] === "string" && typeof m["fn"] === "string" && isTrace(m["trace"])
         ? m as typeof Message.Call.Type
         : undefined
     case "Success":

@@ -18,6 +18,7 @@ import type * as Actor from "../Actor.js"
 import { ProtocolTypeId } from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import { ActorProcess } from "./actorProcess.js"
+import { type TraceContext, traced } from "./caller.js"
 import type { Peer } from "./peer.js"
 import type { PortalImpl } from "./portal.js"
 
@@ -42,6 +43,8 @@ const SETTLED = 4
 interface Job {
   readonly fn: Actor.Fn.Any
   readonly payload: unknown
+  /** the trace context of its client span, when its caller traces */
+  readonly trace: TraceContext | undefined
   readonly queuedAt: number
   state: number
   resume: (effect: Effect.Effect<unknown, unknown>) => void
@@ -179,7 +182,7 @@ export class Pool {
       const worker = best
       return job.resume(Effect.suspend(() => {
         job.state = SLOW_RUNNING
-        return worker.portal.call(job.fn, job.payload, this.options.kill ? this.onStuck : undefined)
+        return worker.portal.call(job.fn, job.payload, this.options.kill ? this.onStuck : undefined, job.trace ?? false)
       }).pipe(Effect.onExit((exit) => Effect.sync(() => this.finish(job, exit)))))
     }
     best.inFlight++
@@ -192,7 +195,7 @@ export class Pool {
       if (job.state !== RUNNING) return
       this.finish(job, exit)
       job.resume(exit)
-    })
+    }, undefined, job.trace)
     if (error !== undefined && job.state === RUNNING) {
       const exit = Exit.fail(error)
       this.finish(job, exit)
@@ -239,6 +242,10 @@ export class Pool {
    * `onInterrupt: "kill"`, the worker is torn down when it does not).
    */
   private once(fn: Actor.Fn.Any, payload: unknown): Effect.Effect<unknown, unknown> {
+    return traced(fn, (trace) => this.onceWith(fn, payload, trace))
+  }
+
+  private onceWith(fn: Actor.Fn.Any, payload: unknown, trace: TraceContext | undefined): Effect.Effect<unknown, unknown> {
     return Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
         const free = this.running < this.capacity && this.head === this.waiting.length
@@ -251,6 +258,7 @@ export class Pool {
         const job: Job = {
           fn,
           payload,
+          trace,
           queuedAt: performance.now(),
           state: QUEUED,
           resume: undefined as unknown as Job["resume"],

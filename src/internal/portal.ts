@@ -7,7 +7,7 @@ import type * as Actor from "../Actor.js"
 import { ProtocolTypeId } from "../Actor.js"
 import type * as ActorError from "../ActorError.js"
 import type { ActorExit, ActorId } from "./actorId.js"
-import type { OnRaced } from "./caller.js"
+import type { OnRaced, TraceContext } from "./caller.js"
 import { openDialog } from "./dialog.js"
 import { defaultWindow } from "./flow.js"
 import type { Peer } from "./peer.js"
@@ -45,9 +45,16 @@ export class PortalImpl {
     return this.slot === undefined ? this.peer.id : this.slot.latest().id
   }
 
-  call(fn: Actor.Fn.Any, payload: unknown, onStuck?: (peer: Peer) => void): Effect.Effect<unknown, unknown> {
-    if (this.slot !== undefined) return Effect.flatMap(this.slot.current, (peer) => this.callOn(peer, fn, payload, onStuck))
-    return this.callOn(this.peer, fn, payload, onStuck)
+  call(
+    fn: Actor.Fn.Any,
+    payload: unknown,
+    onStuck?: (peer: Peer) => void,
+    trace?: TraceContext | false
+  ): Effect.Effect<unknown, unknown> {
+    if (this.slot !== undefined) {
+      return Effect.flatMap(this.slot.current, (peer) => this.callOn(peer, fn, payload, onStuck, trace))
+    }
+    return this.callOn(this.peer, fn, payload, onStuck, trace)
   }
 
   /** the peer a call may go to now, without waiting (undefined while a supervised child restarts) */
@@ -55,9 +62,9 @@ export class PortalImpl {
     return this.slot === undefined ? this.peer : this.slot.usable()
   }
 
-  callOn(peer: Peer, fn: Actor.Fn.Any, payload: unknown, onStuck?: (peer: Peer) => void) {
+  callOn(peer: Peer, fn: Actor.Fn.Any, payload: unknown, onStuck?: (peer: Peer) => void, trace?: TraceContext | false) {
     const stuck = onStuck === undefined ? undefined : () => onStuck(peer)
-    return peer.caller.call(fn, payload, peer.cancelAckTimeoutMillis, this.onRaced, stuck)
+    return peer.caller.call(fn, payload, peer.cancelAckTimeoutMillis, this.onRaced, stuck, trace)
   }
 
 

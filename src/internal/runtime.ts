@@ -8,6 +8,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Runtime from "effect/Runtime"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
@@ -20,7 +21,7 @@ import { type Control, Link } from "./link.js"
 import type { Peer } from "./peer.js"
 import { type Entry, Registry, RegistryProtocol } from "./registry.js"
 import { implementations, Server } from "./server.js"
-import { build } from "./services.js"
+import { build, handlerRuntime } from "./services.js"
 import * as Transport from "./transport.js"
 
 /** @internal how long an interrupted call on a peer link waits for its ack */
@@ -550,12 +551,7 @@ export const scopedRoot = (options: RootOptions): Effect.Effect<TreeRuntime, nev
       Effect.orDieWith((failure) => new Error(`the root cannot serve ${failure.message}`))
     )
     root.server.fns = new Map([...root.server.fns, ...built.fns])
-    root.server.runtime = Effect.runSync(
-      Effect.runtime<Actor.CurrentActor>().pipe(
-        Effect.annotateLogs("actor", format(root.self)),
-        Effect.provide(built.context as Context.Context<Actor.CurrentActor>)
-      )
-    )
+    root.server.runtime = handlerRuntime(built, format(root.self)) as Runtime.Runtime<Actor.CurrentActor>
     return root
   })
 

@@ -11,6 +11,7 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import type * as Message from "../Message.js"
@@ -35,6 +36,22 @@ export interface ServedFn {
 
 /** @internal the functions an actor serves, by protocol and name */
 export type Fns = ReadonlyMap<string, ReadonlyMap<string, ServedFn>>
+
+/**
+ * The handler of a traced call in its server span, a child of the caller's client span (the
+ * context the call carried), with the protocol and function as attributes.
+ */
+const serverSpan = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  protocol: string,
+  fn: string,
+  [traceId, spanId, sampled]: typeof Message.TraceContext.Type
+): Effect.Effect<A, E, R> =>
+  Effect.withSpan(effect, `${protocol}.${fn}`, {
+    kind: "server",
+    parent: Tracer.externalSpan({ traceId, spanId, sampled }),
+    attributes: { "rpc.system": "effect-tractor", "rpc.service": protocol, "rpc.method": fn }
+  })
 
 /** @internal */
 export class Server implements ServerSide {
@@ -86,6 +103,16 @@ export class Server implements ServerSide {
     let effect: Effect.Effect<unknown, unknown, Actor.CurrentActor>
     switch (served.spec.kind) {
       case "fn": {
+        if (msg.trace !== undefined) {
+          // traced: the handler runs in its server span, so it is not called before the span starts
+          effect = Effect.suspend(() => {
+            const result = served.linked === true ? served.handler(payload.right, link) : served.handler(payload.right)
+            return Effect.isEffect(result)
+              ? result as Effect.Effect<unknown, unknown, Actor.CurrentActor>
+              : notEffect(link.self, served, result, "an Effect")
+          })
+          break
+        }
         let result: unknown
         try {
           result = served.linked === true ? served.handler(payload.right, link) : served.handler(payload.right)
@@ -126,6 +153,7 @@ export class Server implements ServerSide {
         break
       }
     }
+    if (msg.trace !== undefined) effect = serverSpan(effect, msg.protocol, msg.fn, msg.trace)
     const fiber = Runtime.runFork(this.runtime)(effect)
     link.running.set(id, fiber)
     fiber.addObserver((exit) => this.answer(link, id, served, exit))

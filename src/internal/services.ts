@@ -6,7 +6,9 @@
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as FiberRefs from "effect/FiberRefs"
 import * as Layer from "effect/Layer"
+import type * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Actor from "../Actor.js"
 import { type Fns, serveAll, type ServedFn } from "./server.js"
@@ -28,7 +30,7 @@ export const build = (
   found: ReadonlyArray<readonly [string, Actor.Implementation]>,
   base: Context.Context<never>,
   scope: Scope.Scope
-): Effect.Effect<{ readonly context: Context.Context<never>; readonly fns: Fns }, BuildFailure> => {
+): Effect.Effect<Built, BuildFailure> => {
   let module = ""
   let building: Actor.Implementation | undefined
   let phase = "its layer failed"
@@ -52,7 +54,9 @@ export const build = (
         : implementation.handlers
       served.push([implementation, handlers as Record<string, ServedFn["handler"]>])
     }
-    return { context, fns: serveAll(served) }
+    // what the layers set on the fiber (a tracer, a logger, a log level) holds for the handlers too
+    const fiberRefs = yield* Effect.getFiberRefs
+    return { context, fiberRefs, fns: serveAll(served) }
   }).pipe(
     Effect.catchAllCause((cause) => {
       const protocol = building === undefined
@@ -61,5 +65,25 @@ export const build = (
       const rendered = Cause.pretty(cause)
       return Effect.fail({ module, message: `${protocol}: ${phase}: ${rendered.split("\n")[0]}`, rendered })
     })
-  ) as Effect.Effect<{ readonly context: Context.Context<never>; readonly fns: Fns }, BuildFailure>
+  ) as Effect.Effect<Built, BuildFailure>
 }
+
+/** @internal what `build` made */
+export interface Built {
+  readonly context: Context.Context<never>
+  /** the fiber's refs once the layers are built */
+  readonly fiberRefs: FiberRefs.FiberRefs
+  readonly fns: Fns
+}
+
+/**
+ * The runtime an actor's handlers run in: the built services and fiber refs, and its logs
+ * annotated with the actor's `name@pid`.
+ * @internal
+ */
+export const handlerRuntime = (built: Built, title: string): Runtime.Runtime<never> =>
+  Effect.runSync(
+    Effect.setFiberRefs(built.fiberRefs).pipe(
+      Effect.zipRight(Effect.runtime<never>().pipe(Effect.annotateLogs("actor", title), Effect.provide(built.context)))
+    )
+  )

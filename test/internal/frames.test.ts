@@ -24,11 +24,15 @@ const json = FastCheck.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as u
 const maybe = FastCheck.option(json, { nil: undefined })
 
 describe("hand-built frames", () => {
-  it.prop("a Call frame decodes to its call", [id, name, name, maybe], ([id, protocol, fn, payload]) => {
-    const line = callFrame({ protocol, name: fn }, id, JSON.stringify(payload))
+  const trace = FastCheck.option(FastCheck.tuple(name, name, FastCheck.boolean()), { nil: undefined })
+
+  it.prop("a Call frame decodes to its call, with its trace context when it has one", [id, name, name, maybe, trace], ([id, protocol, fn, payload, trace]) => {
+    const line = callFrame({ protocol, name: fn }, id, JSON.stringify(payload), trace)
     const decoded = decodeFrame(line)
-    assert.deepStrictEqual(decoded, Either.right({ _tag: "Call", id, protocol, fn, payload } as never))
+    const call = trace === undefined ? { _tag: "Call", id, protocol, fn, payload } : { _tag: "Call", id, protocol, fn, payload, trace }
+    assert.deepStrictEqual(decoded, Either.right(call as never))
     assert.deepStrictEqual(sniff(line), { tag: "Call", id })
+    assert.deepStrictEqual(fastCheck(JSON.parse(line)), JSON.parse(line))
   })
 
   it.prop("a Success frame decodes to its answer", [id, maybe], ([id, value]) => {
@@ -58,6 +62,7 @@ describe("the hand check", () => {
       protocol: field,
       fn: field,
       payload: field,
+      trace: FastCheck.oneof(field, FastCheck.tuple(name, name, FastCheck.boolean()), FastCheck.tuple(name, id, FastCheck.boolean())),
       value: field,
       values: field,
       n: field
