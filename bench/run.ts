@@ -93,6 +93,7 @@ const tsx = (key: string, script: string, ...args: Array<string>): Job => ({
 
 const allJobs: Array<Job> = [
   tsx("echo-ours", "echo.ts", "ours", ...ECHO_COUNTS),
+  tsx("echo-traced", "echo.ts", "traced", ...ECHO_COUNTS),
   tsx("echo-raw", "echo.ts", "raw", ...ECHO_COUNTS),
   tsx("echo-uds", "echo.ts", "uds", ...ECHO_COUNTS),
   tsx("echo-tcp", "echo.ts", "tcp", ...ECHO_COUNTS),
@@ -318,6 +319,8 @@ const figures = {
   call_rtt_p50_us: med("echo-ours", F.p50),
   raw_rtt_p50_us: med("echo-raw", F.p50),
   call_pipelined_per_s: med("echo-ours", F.pipe),
+  traced_call_pipelined_per_s: med("echo-traced", F.pipe),
+  traced_call_rtt_p50_us: med("echo-traced", F.p50),
   raw_pipelined_per_s: med("echo-raw", F.pipe),
   uds_rtt_p50_us: med("echo-uds", F.p50),
   uds_pipelined_per_s: med("echo-uds", F.pipe),
@@ -516,6 +519,13 @@ if (JSON_OUT) {
       `piscina 1 thread ${fmt(col("echo-piscina", F.pipe), 0)}`,
       fr(ratios.pipelined_ratio_piscina),
       "≥ 1× (beats the pools)"
+    ],
+    [
+      "pipelined, every call in a span (calls/s)",
+      fmt(col("echo-traced", F.pipe), 0),
+      `the same without spans ${fmt(col("echo-ours", F.pipe), 0)}`,
+      fr(ratio(figures.traced_call_pipelined_per_s, figures.call_pipelined_per_s)),
+      "–"
     ],
     [
       "peer call RTT p50 over a Unix socket (µs)",

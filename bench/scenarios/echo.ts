@@ -5,8 +5,10 @@
  *   - pipelined throughput: `pipeWarmup` unmeasured calls, then `pipe` calls, issued by 100
  *     concurrent callers (100 in flight).
  *
- * Usage: node --import tsx bench/scenarios/echo.ts <ours|uds|tcp|raw|piscina> [warmup] [seq] [pipe] [pipeWarmup]
+ * Usage: node --import tsx bench/scenarios/echo.ts <ours|traced|uds|tcp|raw|piscina> [warmup] [seq] [pipe] [pipeWarmup]
  *   ours     Portal.call on a warm actor (Nursery.spawn of bench/actors/echo.ts), over the parent's link
+ *   traced   the same, every call made inside a span (Effect's own tracer): a client span per call
+ *            here and a server span in the actor
  *   uds      the same actor through a portal from Registry.findActor: a peer connection over a Unix
  *            socket; also times findActor (registry lookup + connect + handshake): the first one,
  *            the p50 over new connections, and one that shares the open connection
@@ -184,7 +186,9 @@ const measurePromise = async (t: Transport): Promise<Result> => {
 // ---------------------------------------------------------------------------
 
 const measureOurs = async (
-  via: "parent" | "uds" | "tcp"
+  via: "parent" | "uds" | "tcp",
+  /** every call made inside a span (Effect's own tracer): a client span here, a server span there */
+  traced = false
 ): Promise<Result & { readonly findFirstMs?: number | undefined; readonly findMs?: number; readonly findAgainMs?: number | undefined }> => {
   // imported here so that the baselines' processes do not load effect
   const [Effect, Option, Nursery, Portal, Registry, TreeRuntime, { echoModule }, { BenchEcho }] = await Promise.all([
@@ -211,8 +215,10 @@ const measureOurs = async (
     here === undefined ? effect : Effect.provideService(effect, TreeRuntime.ActorRuntimeTag, here)
   const fromThere = <A, E, R>(effect: import("effect/Effect").Effect<A, E, R>) =>
     there === undefined ? effect : Effect.provideService(effect, TreeRuntime.ActorRuntimeTag, there)
+  const inSpan = <A, E, R>(effect: import("effect/Effect").Effect<A, E, R>) =>
+    traced ? Effect.withSpan(effect, "bench") : effect
   return Effect.runPromise(inTree(Effect.scoped(Nursery.open((nursery) =>
-  Effect.gen(function*() {
+  inSpan(Effect.gen(function*() {
     const child = yield* Nursery.spawn(nursery, "bench_echo", {
       modules: [echoModule],
       ...(childExecArgv !== undefined ? { execArgv: childExecArgv } : {})
@@ -300,7 +306,7 @@ const measureOurs = async (
       windows: { seq: [seqStart, seqEnd] as const, pipe: [pipeStart, pipeEnd] as const },
       ...(findMs !== undefined ? { findFirstMs, findMs, findAgainMs } : {})
     }
-  })
+  }))
 )))).finally(() => {
     here?.close()
     there?.close()
@@ -317,6 +323,8 @@ const freePort = () =>
 
 const result: Result = variant === "ours"
   ? await measureOurs("parent")
+  : variant === "traced"
+  ? await measureOurs("parent", true)
   : variant === "uds"
   ? await measureOurs("uds")
   : variant === "tcp"
@@ -326,7 +334,7 @@ const result: Result = variant === "ours"
   : variant === "piscina"
   ? await measurePromise(piscina())
   : (() => {
-    throw new Error(`unknown variant ${variant}: ours | uds | tcp | raw | piscina`)
+    throw new Error(`unknown variant ${variant}: ours | traced | uds | tcp | raw | piscina`)
   })()
 
 emit({ variant, warmup: WARMUP, seq: SEQ, pipe: PIPE, pipeWarmup: PIPE_WARMUP, inflight: INFLIGHT, ...result })

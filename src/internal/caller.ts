@@ -34,8 +34,10 @@ export type OnRaced = (error: unknown) => void
 /** @internal `[traceId, spanId, sampled]` of a call's client span */
 export type TraceContext = typeof Message.TraceContext.Type
 
+/** (no stack trace: the call site it would capture is this module, not the caller's code) */
 const spanOptions = (fn: { readonly protocol: string; readonly name: string }) => ({
   kind: "client" as const,
+  captureStackTrace: false,
   attributes: { "rpc.system": "effect-tractor", "rpc.service": fn.protocol, "rpc.method": fn.name }
 })
 

@@ -49,6 +49,7 @@ const serverSpan = <A, E, R>(
 ): Effect.Effect<A, E, R> =>
   Effect.withSpan(effect, `${protocol}.${fn}`, {
     kind: "server",
+    captureStackTrace: false,
     parent: Tracer.externalSpan({ traceId, spanId, sampled }),
     attributes: { "rpc.system": "effect-tractor", "rpc.service": protocol, "rpc.method": fn }
   })
