@@ -329,6 +329,37 @@ export const Credit = Schema.TaggedStruct("Credit", { id: CallId, n: Schema.Numb
 export const Abort = Schema.TaggedStruct("Abort", { id: CallId, error: ActorErrorSchema })
 
 /**
+ * Child -> parent: one log entry of the child (or, relayed, of an actor below it), for the root's
+ * logger. `message` is the logged values as JSON; `annotations` include the actor's `name@pid`;
+ * `spans` are the log spans as `[label, startMillis]`; `cause`, when there is one, is rendered.
+ *
+ * @example
+ * ```ts
+ * import * as Message from "effect-tractor/Message"
+ *
+ * const entry = Message.Log.make({
+ *   level: "INFO",
+ *   message: ["working"],
+ *   annotations: { actor: "worker@4242" },
+ *   spans: [],
+ *   fiber: "#12",
+ *   date: Date.now()
+ * })
+ * ```
+ * @since 0.1.0
+ * @category messages
+ */
+export const Log = Schema.TaggedStruct("Log", {
+  level: Schema.String,
+  message: Schema.Array(Schema.Unknown),
+  annotations: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  spans: Schema.Array(Schema.Tuple(Schema.String, Schema.Number)),
+  fiber: Schema.String,
+  date: Schema.Number,
+  cause: Schema.optional(Schema.String)
+})
+
+/**
  * Every message kind.
  *
  * @example
@@ -358,7 +389,8 @@ export const Message = Schema.Union(
   Yield,
   Stop,
   Credit,
-  Abort
+  Abort,
+  Log
 )
 
 /**

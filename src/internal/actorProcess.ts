@@ -6,6 +6,8 @@ import * as ChildProcess from "node:child_process"
 import type * as net from "node:net"
 import * as WorkerThreads from "node:worker_threads"
 import * as Effect from "effect/Effect"
+import * as LogLevel from "effect/LogLevel"
+import * as Runtime from "effect/Runtime"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as ActorError from "../ActorError.js"
@@ -16,6 +18,7 @@ import { guardedCommand } from "./deathSignal.js"
 import { type Connection, fromPort, fromSocket } from "./connection.js"
 import { Caller } from "./caller.js"
 import { type Control, Link } from "./link.js"
+import { logWith, minimumLevelOf, replay } from "./logs.js"
 import type { Peer } from "./peer.js"
 import { servesNothing } from "./server.js"
 
@@ -48,6 +51,11 @@ export interface StartOptions {
   readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
   /** what the child's runtime shares with the tree (its settings, the key in base64) */
   readonly tree: TreeSpec
+  /**
+   * the runtime of the fiber that spawned it: its loggers write the child's log entries (and this
+   * side's warnings about it), and its minimum log level is the child's
+   */
+  readonly runtime?: Runtime.Runtime<never> | undefined
 }
 
 const loaderFlags = /^(--import|--loader|--experimental-loader|--require|-r)(=|$)/
@@ -167,7 +175,11 @@ export class ActorProcess implements Peer {
   private readonly controlWaiters = new Set<(msg: Control) => void>()
   private spawnError: Error | undefined
 
+  /** whose loggers write this child's logs */
+  private readonly runtime: Runtime.Runtime<never>
+
   constructor(readonly options: StartOptions) {
+    this.runtime = options.runtime ?? Runtime.defaultRuntime
     const env = { ...process.env, ...options.env }
     const thread = options.method === "thread"
     const command = thread ? undefined : guardedCommand(env, [...(options.execArgv ?? []), ...options.entry])
@@ -179,7 +191,8 @@ export class ActorProcess implements Peer {
       childEntry: childEntry(),
       // a thread dies with its process: nothing to guard
       guard: command?.guard ?? "kernel",
-      tree: options.tree
+      tree: options.tree,
+      logLevel: minimumLevelOf(this.runtime)
     }
     let connection: Connection
     if (command === undefined) {
@@ -206,7 +219,7 @@ export class ActorProcess implements Peer {
       worker.on("error", (e) => {
         // an uncaught exception ends the thread (code 1): a process would print it on its stderr
         this.spawnError = e
-        Effect.runFork(Effect.logError(`actor ${format(this.id)} (a thread) crashed: ${e.stack ?? e.message}`))
+        logWith(this.runtime, LogLevel.Error, `actor ${format(this.id)} (a thread) crashed: ${e.stack ?? e.message}`)
       })
       worker.on("exit", (code) => this.markExited(this.terminated ? null : code, this.terminated ? "SIGKILL" : null))
       connection = fromPort(worker)
@@ -243,7 +256,8 @@ export class ActorProcess implements Peer {
         if (msg._tag === "Cancelling") this.cancelling = true
         for (const waiter of this.controlWaiters) waiter(msg)
       },
-      onProtocolError: (message) => Effect.runFork(Effect.logWarning(message)),
+      onProtocolError: (message) => logWith(this.runtime, LogLevel.Warning, message),
+      onLog: (entry) => replay(entry, this.runtime),
       onClose: () => {},
       onSocketClose: () => this.whenExited(() => this.closeLink())
     }, servesNothing(), "initiator")

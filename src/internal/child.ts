@@ -8,6 +8,7 @@ import * as WorkerThreads from "node:worker_threads"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as LogLevel from "effect/LogLevel"
 import type * as Runtime from "effect/Runtime"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -24,6 +25,7 @@ import { ActorRuntimeTag, setProcessRuntime, type Settings, TreeRuntime } from "
 import { defaultLimits, formatAddress, formatTreeKey, makeTreeKey, parseAddress, parseTreeKey } from "./transport.js"
 import { implementations, Server } from "./server.js"
 import { build, handlerRuntime } from "./services.js"
+import { logWith, sendingToParent } from "./logs.js"
 import { markActorProcess } from "./main.js"
 import { mapStack } from "./sourceMap.js"
 import { startWatchdog } from "./watchdog.js"
@@ -39,6 +41,8 @@ export interface Spec {
   readonly guard: OrphanGuard
   /** what the child's runtime shares with the tree */
   readonly tree: TreeSpec
+  /** the minimum log level of the fiber that spawned it (the root's, down the tree) */
+  readonly logLevel?: string | undefined
 }
 
 /** @internal the settings of a tree, as they travel to a child (the key in base64) */
@@ -90,12 +94,14 @@ export const main = async (modules: Modules): Promise<void> => {
     ? fromPort(WorkerThreads.parentPort!, "close")
     : fromSocket(new net.Socket({ fd: 3, readable: true, writable: true }))
   let shutdown: (canceller: ActorId, requester?: Link) => void = () => process.exit(0)
+  // until the actor's runtime is built: the default logger, annotated with the actor
+  let logRuntime: Runtime.Runtime<never> = Effect.runSync(Effect.runtime<never>().pipe(Effect.annotateLogs("actor", title)))
   const server = new Server()
   const link = new Link(connection, self, spec.parent, spec.maxMessageBytes, {
     onControl: (msg) => {
       if (msg._tag === "Cancel") shutdown(msg.canceller)
     },
-    onProtocolError: (message) => Effect.runFork(Effect.logWarning(message).pipe(Effect.annotateLogs("actor", title))),
+    onProtocolError: (message) => logWith(logRuntime, LogLevel.Warning, message),
     onClose: () => shutdown(spec.parent)
   }, server, "acceptor")
   new Caller(link)
@@ -163,7 +169,14 @@ export const main = async (modules: Modules): Promise<void> => {
     await Effect.runPromise(Scope.close(scope, built))
     return link.end(() => process.exit(1))
   }
-  const runtime = handlerRuntime(built.value, title) as Runtime.Runtime<Actor.CurrentActor>
+  // the actor's logs go to its parent, for the root's logger
+  const runtime = sendingToParent(
+    handlerRuntime(built.value, title),
+    (entry) => link.send(entry),
+    spec.logLevel
+  ) as Runtime.Runtime<Actor.CurrentActor>
+  logRuntime = runtime as Runtime.Runtime<never>
+  tree.logRuntime = logRuntime
   const fns = built.value.fns
   server.fns = fns
   server.runtime = runtime

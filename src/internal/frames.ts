@@ -52,6 +52,11 @@ export const yieldFrame = (head: string, parts: ReadonlyArray<string>): string =
 
 const isId = (u: unknown): u is number => typeof u === "number"
 
+const isRecord = (u: unknown): boolean => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const isLogSpan = (u: unknown): boolean =>
+  Array.isArray(u) && u.length === 2 && typeof u[0] === "string" && typeof u[1] === "number"
+
 /**
  * The frequent message kinds, checked by hand: the same structure the `Message` schemas describe
  * (their unknown-typed fields need no decoding). Anything else, or anything that does not pass,
@@ -75,6 +80,12 @@ export const fastCheck = (u: unknown): Message.Message | undefined => {
       return isId(m["id"]) && Array.isArray(m["values"]) ? m as typeof Message.Yield.Type : undefined
     case "Credit":
       return isId(m["id"]) && typeof m["n"] === "number" ? m as typeof Message.Credit.Type : undefined
+    case "Log":
+      return typeof m["level"] === "string" && Array.isArray(m["message"]) && isRecord(m["annotations"]) &&
+          Array.isArray(m["spans"]) && m["spans"].every(isLogSpan) && typeof m["fiber"] === "string" &&
+          typeof m["date"] === "number" && (m["cause"] === undefined || typeof m["cause"] === "string")
+        ? m as typeof Message.Log.Type
+        : undefined
     default:
       return undefined
   }

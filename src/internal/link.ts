@@ -59,6 +59,8 @@ export type Control =
 export interface LinkHooks {
   readonly onControl: (msg: Control) => void
   readonly onProtocolError: (message: string) => void
+  /** a log entry of the peer (a child), for this side's logger; ignored when not given */
+  readonly onLog?: ((entry: typeof Message.Log.Type) => void) | undefined
   readonly onClose: () => void
   /** when given, the owner decides when the link closes after its connection did */
   readonly onSocketClose?: (() => void) | undefined
@@ -167,6 +169,8 @@ export class Link extends Framing {
         return
       case "Tick":
         return
+      case "Log":
+        return this.hooks.onLog?.(msg)
       default:
         return this.hooks.onControl(msg)
     }

@@ -588,7 +588,8 @@ const startProcess = (nursery: NurseryImpl, slot: ChildSlot): Effect.Effect<Acto
         cwd: options.cwd,
         method: options.spawnMethod,
         resourceLimits: options.resourceLimits,
-        tree: treeSpec(tree.settings)
+        tree: treeSpec(tree.settings),
+        runtime: yield* Effect.runtime<never>()
       })
       nursery.children.add(child)
       child.onExit = () => {

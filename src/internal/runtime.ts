@@ -8,6 +8,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as LogLevel from "effect/LogLevel"
 import type * as Runtime from "effect/Runtime"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -22,6 +23,7 @@ import type { Peer } from "./peer.js"
 import { type Entry, Registry, RegistryProtocol } from "./registry.js"
 import { implementations, Server } from "./server.js"
 import { build, handlerRuntime } from "./services.js"
+import { logWith } from "./logs.js"
 import * as Transport from "./transport.js"
 
 /** @internal how long an interrupted call on a peer link waits for its ack */
@@ -174,7 +176,11 @@ export class TreeRuntime {
     return { kind: "unix", path: Transport.socketPath(this.settings.directory, this.self.uid) }
   }
 
+  /** whose loggers write this runtime's own warnings (an actor's: its own runtime, logging to its parent) */
+  logRuntime: Runtime.Runtime<never> | undefined
+
   warn(message: string): void {
+    if (this.logRuntime !== undefined) return logWith(this.logRuntime, LogLevel.Warning, message)
     Effect.runFork(Effect.logWarning(message).pipe(Effect.annotateLogs("actor", format(this.self))))
   }
 
@@ -538,6 +544,8 @@ export const scopedRoot = (options: RootOptions): Effect.Effect<TreeRuntime, nev
       Effect.sync(() => makeRoot(options)),
       (runtime) => Effect.sync(() => runtime.close())
     )
+    // the root's own warnings go through the application's loggers
+    root.logRuntime = yield* Effect.runtime<never>()
     const serve = options.serve ?? []
     if (serve.length === 0) return root
     // the root's handlers, their layers and builders run with the application's services

@@ -1,0 +1,107 @@
+/**
+ * Logs across processes: an actor's `Effect.log*` reaches the root's logger as a structured entry
+ * (level, message, annotations with the actor's name@pid, log spans, fiber, date, cause), relayed
+ * through the actors between; the root's minimum level holds in every actor.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import * as HashMap from "effect/HashMap"
+import * as List from "effect/List"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Nursery from "../src/Nursery.ts"
+import * as Portal from "../src/Portal.ts"
+import { Chatty } from "./fixtures/chatty.ts"
+import { checkOrphansAfterEach, fixture } from "./utils/index.ts"
+
+checkOrphansAfterEach()
+
+const modules = [fixture("chatty.ts")]
+
+/** a logger that keeps what it is given, and the layer that makes it the application's logger */
+const capture = () => {
+  const entries: Array<Logger.Logger.Options<unknown>> = []
+  const layer = Logger.replace(Logger.defaultLogger, Logger.make((options) => entries.push(options)))
+  const text = (o: Logger.Logger.Options<unknown>) => (Array.isArray(o.message) ? o.message : [o.message]).join(" ")
+  const annotations = (o: Logger.Logger.Options<unknown>) => Object.fromEntries(HashMap.toEntries(o.annotations))
+  const from = (actor: string) => entries.filter((o) => annotations(o)["actor"] === actor)
+  return { entries, layer, text, annotations, from }
+}
+
+describe("logs across processes", () => {
+  it.live("an actor's logs reach the application's logger as structured entries, annotated with the actor", () => {
+    const logs = capture()
+    return Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const child = yield* Nursery.spawn(nursery, "chatty", { modules })
+        const before = Date.now()
+        yield* Portal.call(child, Chatty.say, "hello")
+        const actor = `chatty@${child.actor.pid}`
+        const mine = logs.from(actor)
+        // the default minimum level is Info: the debug line was not sent
+        assert.deepStrictEqual(mine.map((o) => [o.logLevel.label, logs.text(o)]), [
+          ["INFO", "hello [object Object]"],
+          ["WARN", "hello (warning)"],
+          ["ERROR", "hello (error)"]
+        ])
+        const info = mine[0]!
+        assert.deepStrictEqual(info.message, ["hello", { detail: 42 }])
+        assert.include(logs.annotations(info), { actor, request: "r-1" })
+        assert.deepStrictEqual(List.toArray(info.spans).map((s) => s.label), ["saying"])
+        assert.match(FiberId.threadName(info.fiberId), /^#\d+$/)
+        assert.isAtLeast(info.date.getTime(), before - 1000)
+        assert.isAtMost(info.date.getTime(), Date.now())
+
+        // a cause comes rendered, with what failed
+        yield* Portal.call(child, Chatty.fail, "the disk is full")
+        const failed = logs.from(actor).find((o) => logs.text(o) === "it failed")
+        assert.isDefined(failed)
+        assert.include(String(failed!.cause._tag === "Die" ? (failed!.cause.defect as Error).stack : ""), "the disk is full")
+      })
+    ).pipe(Effect.provide(logs.layer))
+  })
+
+  it.live("a grandchild's logs are relayed by its parent, still annotated with the grandchild", () => {
+    const logs = capture()
+    return Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const child = yield* Nursery.spawn(nursery, "chatty", { modules })
+        const grandchild = yield* Portal.call(child, Chatty.relay, "from below")
+        const relayed = logs.from(`grandchild@${grandchild}`)
+        assert.deepStrictEqual(relayed.map((o) => logs.text(o)), [
+          "from below [object Object]",
+          "from below (warning)",
+          "from below (error)"
+        ])
+        assert.include(logs.annotations(relayed[0]!), { request: "r-1" })
+        assert.deepStrictEqual(logs.from(`chatty@${child.actor.pid}`), [], "the relay adds no entry of its own")
+      })
+    ).pipe(Effect.provide(logs.layer))
+  })
+
+  it.live("the root's minimum log level holds in every actor: below it, nothing arrives", () => {
+    const logs = capture()
+    return Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const child = yield* Nursery.spawn(nursery, "chatty", { modules })
+        assert.strictEqual(yield* Portal.call(child, Chatty.level, undefined), "ERROR")
+        yield* Portal.call(child, Chatty.relay, "quiet")
+        assert.deepStrictEqual(logs.entries.map((o) => [o.logLevel.label, logs.text(o)]), [
+          ["ERROR", "quiet (error)"]
+        ])
+      })
+    ).pipe(Effect.provide(logs.layer), Logger.withMinimumLogLevel(LogLevel.Error))
+  })
+
+  it.live("with Debug as the root's level, the actor's debug lines arrive too", () => {
+    const logs = capture()
+    return Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const child = yield* Nursery.spawn(nursery, "chatty", { modules })
+        yield* Portal.call(child, Chatty.say, "verbose")
+        assert.deepStrictEqual(logs.from(`chatty@${child.actor.pid}`).map((o) => o.logLevel.label), ["DEBUG", "INFO", "WARN", "ERROR"])
+      })
+    ).pipe(Effect.provide(logs.layer), Logger.withMinimumLogLevel(LogLevel.Debug))
+  })
+})
