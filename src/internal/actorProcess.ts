@@ -19,6 +19,7 @@ import { type Connection, fromPort, fromSocket } from "./connection.js"
 import { Caller } from "./caller.js"
 import { type Control, Link } from "./link.js"
 import { logWith, minimumLevelOf, replay } from "./logs.js"
+import { escalated } from "./metrics.js"
 import type { Peer } from "./peer.js"
 import { servesNothing } from "./server.js"
 
@@ -502,6 +503,7 @@ export class ActorProcess implements Peer {
       if (yield* this.waitExit(graceMillis)) return
       if (!this.cancelling) {
         // it never heard the request: stuck in synchronous code, it could run no finalizer anyway
+        escalated("kill_unacknowledged")
         yield* Effect.logWarning(
           `actor ${format(this.id)} did not acknowledge the cancel request within ${graceMillis} ms ` +
             `(stuck in synchronous code?): SIGKILL`
@@ -509,9 +511,11 @@ export class ActorProcess implements Peer {
         this.kill("SIGKILL")
         return yield* this.waitExit(Infinity)
       }
+      escalated("term")
       yield* Effect.logDebug(`actor ${format(this.id)} still alive ${graceMillis} ms after the cancel request: SIGTERM`)
       this.kill("SIGTERM")
       if (yield* this.waitExit(termMillis)) return
+      escalated("kill_after_term")
       yield* Effect.logWarning(`actor ${format(this.id)} still alive ${termMillis} ms after SIGTERM: SIGKILL`)
       this.kill("SIGKILL")
       yield* this.waitExit(Infinity)

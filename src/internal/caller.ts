@@ -6,6 +6,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Actor from "../Actor.js"
@@ -15,6 +16,7 @@ import { format } from "./actorId.js"
 import { codecOf, type FnCodec, schemaCodec } from "./codec.js"
 import { msgTypeError, tooLarge } from "./failure.js"
 import { Inbox } from "./flow.js"
+import { type FnMetrics, forFn } from "./metrics.js"
 import { callFrame } from "./frames.js"
 import type { CallerSide, Endpoint, Link } from "./link.js"
 
@@ -26,7 +28,25 @@ export interface Pending {
   readonly resume: (exit: Exit.Exit<unknown, unknown>) => void
   /** set when the caller was interrupted: the answer is then the cancel ack */
   onAck: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined
+  readonly metrics: FnMetrics
+  /** when it was sent (performance.now) */
+  readonly sentAt: number
 }
+
+const metricsBySpec = new WeakMap<object, FnMetrics>()
+
+const metricsOf = (spec: { readonly protocol: string; readonly name: string }): FnMetrics => {
+  let metrics = metricsBySpec.get(spec)
+  if (metrics === undefined) {
+    metrics = forFn(spec.protocol, spec.name)
+    metricsBySpec.set(spec, metrics)
+  }
+  return metrics
+}
+
+/** Records the end of a call: an interrupted caller's call counts as interrupted, whatever its answer. */
+const ended = (entry: Pending, exit: Exit.Exit<unknown, unknown>): void =>
+  entry.metrics.ended(entry.onAck !== undefined ? Exit.interrupt(FiberId.none) : exit, performance.now() - entry.sentAt)
 
 /** @internal how a caller reports a remote failure that raced with its interruption */
 export type OnRaced = (error: unknown) => void
@@ -100,7 +120,16 @@ export class Caller implements CallerSide {
       if (Either.isLeft(encoded)) return msgTypeError(link.self, spec.protocol, spec.name, "payload", encoded.left)
       wire = encoded.right
     }
-    this.pending.set(id, { protocol: spec.protocol, name: spec.name, codec, resume, onAck: undefined })
+    const metrics = metricsOf(spec)
+    this.pending.set(id, {
+      protocol: spec.protocol,
+      name: spec.name,
+      codec,
+      resume,
+      onAck: undefined,
+      metrics,
+      sentAt: performance.now()
+    })
     if (endpoint !== undefined) link.endpoints.set(id, endpoint)
     const size = link.sendLine(callFrame(spec, id, JSON.stringify(wire), trace))
     if (size !== undefined) {
@@ -108,6 +137,7 @@ export class Caller implements CallerSide {
       link.endpoints.delete(id)
       return tooLarge(link.self, size, link.maxMessageBytes, `the payload of ${spec.protocol}.${spec.name}`)
     }
+    metrics.started()
     return undefined
   }
 
@@ -121,6 +151,7 @@ export class Caller implements CallerSide {
       if (entry === undefined) return ack(Exit.void)
       const timer = setTimeout(() => {
         this.pending.delete(id)
+        ended(entry, Exit.void)
         this.link.endpoints.delete(id)
         // the handler did not end in time: it is still running (busy in synchronous code?)
         onStuck?.()
@@ -271,6 +302,7 @@ export class Caller implements CallerSide {
         )
       }
     }
+    ended(entry, exit)
     if (entry.onAck !== undefined) entry.onAck(exit)
     else entry.resume(exit)
   }
@@ -279,12 +311,15 @@ export class Caller implements CallerSide {
     const entry = this.pending.get(id)
     if (entry === undefined) return false
     this.pending.delete(id)
-    ;(entry.onAck ?? entry.resume)(Exit.fail(make(entry.protocol, entry.name)))
+    const exit = Exit.fail(make(entry.protocol, entry.name))
+    ended(entry, exit)
+    ;(entry.onAck ?? entry.resume)(exit)
     return true
   }
 
   closeAll(error: ActorError.TransportClosed): void {
     for (const entry of this.pending.values()) {
+      ended(entry, Exit.fail(error))
       if (entry.onAck !== undefined) entry.onAck(Exit.void)
       else entry.resume(Exit.fail(error))
     }

@@ -16,6 +16,7 @@ import type * as Message from "../Message.js"
 import { type ActorId, format } from "./actorId.js"
 import { describeParseError } from "./failure.js"
 import { yieldFrame, yieldHead } from "./frames.js"
+import { creditStall } from "./metrics.js"
 import { Signal } from "./signal.js"
 
 /** @internal the default receive window, in elements */
@@ -185,6 +186,7 @@ export class Outbox {
         }
         default: {
           const rest = offset
+          creditStall(this.names.protocol, this.names.name)
           return this.signal.wait.pipe(Effect.zipRight(Effect.suspend(() => this.push(encoded, rest))))
         }
       }

@@ -95,10 +95,19 @@ export abstract class Framing {
   }
 
   private write(): void {
-    const data = this.queue.length === 1 ? this.queue[0] + "\n" : this.queue.join("\n") + "\n"
+    const frames = this.queue.length
+    const data = frames === 1 ? this.queue[0] + "\n" : this.queue.join("\n") + "\n"
     this.queue = []
-    if (this.connection.writable()) this.connection.write(data)
+    if (this.connection.writable()) {
+      this.connection.write(data)
+      this.onWrote(data, frames)
+    }
   }
+
+  /** after each write to the connection (for the link's metrics) */
+  protected onWrote(_data: string, _frames: number): void {}
+  /** after each chunk read from the connection */
+  protected onRead(_bytes: number): void {}
 
   /** Flushes, then ends the connection; `done` runs once the data is handed on. */
   end(done: () => void): void {
@@ -120,6 +129,7 @@ export abstract class Framing {
    */
   private onData(chunk: Buffer): void {
     this.received++
+    this.onRead(chunk.length)
     const max = this.maxMessageBytes
     let start = 0
     if (this.discarding !== undefined) {

@@ -14,6 +14,7 @@ import type { Connection } from "./connection.js"
 import { describeParseError, raised, tooLarge } from "./failure.js"
 import { decodeMessage, fastCheck, sniff } from "./frames.js"
 import { Framing } from "./framing.js"
+import { forLink, type LinkMetrics } from "./metrics.js"
 
 export { defaultMaxMessageBytes } from "./framing.js"
 
@@ -129,7 +130,22 @@ export class Link extends Framing {
   // dispatch
   // ---------------------------------------------------------------------------
 
+  private metrics: LinkMetrics | undefined
+
+  private get linkMetrics(): LinkMetrics {
+    return this.metrics ??= forLink(this.peer.name)
+  }
+
+  protected override onWrote(data: string, frames: number): void {
+    this.linkMetrics.sent(Buffer.byteLength(data), frames)
+  }
+
+  protected override onRead(bytes: number): void {
+    this.linkMetrics.received(bytes)
+  }
+
   protected onLine(line: string): void {
+    this.linkMetrics.framesReceived(1)
     let value: unknown
     try {
       value = JSON.parse(line)

@@ -20,6 +20,7 @@ import * as Actor from "../Actor.js"
 import * as ActorError from "../ActorError.js"
 import * as Supervision from "../Supervision.js"
 import { type ActorExit, type ActorId, format, makeUid } from "./actorId.js"
+import { forNursery } from "./metrics.js"
 import { ActorProcess, type Settings } from "./actorProcess.js"
 import * as Bundle from "./bundle.js"
 import * as Main from "./main.js"
@@ -552,6 +553,7 @@ const startProcess = (nursery: NurseryImpl, slot: ChildSlot): Effect.Effect<Acto
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const { name, options } = slot
+      const spawnStart = performance.now()
       if (nursery.closed || nursery.cancelling) {
         return yield* new ActorError.SpawnError({
           actorName: name,
@@ -592,7 +594,10 @@ const startProcess = (nursery: NurseryImpl, slot: ChildSlot): Effect.Effect<Acto
         runtime: yield* Effect.runtime<never>()
       })
       nursery.children.add(child)
+      const metrics = forNursery(nursery.actor.name)
+      let counted = false
       child.onExit = () => {
+        if (counted) metrics.exited()
         nursery.children.delete(child)
         if (child.served.addresses.length > 0) {
           nursery.run(Effect.ignore(tree.unregister(child.id.uid)))
@@ -611,6 +616,11 @@ const startProcess = (nursery: NurseryImpl, slot: ChildSlot): Effect.Effect<Acto
         return yield* Effect.interrupt
       }
       slot.incarnation++
+      if (child.exitInfo === undefined) {
+        counted = true
+        metrics.spawned(options.spawnMethod ?? "process", performance.now() - spawnStart)
+      }
+      if (slot.incarnation > 1) metrics.restarted()
       yield* nursery.publish({ _tag: "Started", name, actor: child.id, incarnation: slot.incarnation })
       const addresses = child.served.addresses
       if (addresses.length > 0) {
