@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as WorkerThreads from "node:worker_threads"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
@@ -12,8 +13,11 @@ import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Actor from "./Actor.js"
+import type * as ActorError from "./ActorError.js"
+import * as inspect from "./internal/inspect.js"
 import * as internal from "./internal/main.js"
 import * as runtime from "./internal/runtime.js"
+import * as Portal from "./Portal.js"
 
 /**
  * @since 0.1.0
@@ -161,3 +165,94 @@ export const layer = <R = never>(options: layer.Options<R> = {}): Layer.Layer<Ac
         : Duration.toMillis(Duration.decode(options.tickPeriod))
     })
   )
+
+/**
+ * One actor of the live tree, with the actors below it: who it is, what it serves and where, how
+ * many calls it is serving, how long it has run and its process's memory. A child that did not
+ * answer is listed with what its parent knows, and `unreachable` says why.
+ *
+ * @example
+ * ```ts
+ * import type * as ActorRuntime from "effect-tractor/ActorRuntime"
+ *
+ * const count = (node: ActorRuntime.TreeNode): number =>
+ *   1 + node.children.reduce((n, child) => n + count(child), 0)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface TreeNode {
+  readonly name: string
+  readonly pid: number
+  readonly uid: string
+  /** `name@pid` of its parent; absent for a root */
+  readonly parent?: string | undefined
+  readonly kind: "root" | "process" | "thread"
+  readonly protocols: ReadonlyArray<string>
+  readonly addresses: ReadonlyArray<string>
+  /** calls, streams and dialogs it is serving now */
+  readonly callsInFlight: number
+  readonly uptimeMillis: number
+  /** the resident memory of its process in MB (a thread shares its process's) */
+  readonly rssMb: number
+  readonly children: ReadonlyArray<TreeNode>
+  readonly unreachable?: string | undefined
+}
+
+/**
+ * The live tree below this process: the root's whole tree in the root, an actor's subtree in an
+ * actor. Every actor answers for itself and asks its children (2 s each at most).
+ *
+ * @example
+ * ```ts
+ * import * as ActorRuntime from "effect-tractor/ActorRuntime"
+ * import * as Console from "effect/Console"
+ * import * as Effect from "effect/Effect"
+ *
+ * const show = Effect.flatMap(ActorRuntime.tree, (tree) => Console.log(ActorRuntime.renderTree(tree)))
+ * ```
+ * @since 0.1.0
+ * @category inspection
+ */
+export const tree: Effect.Effect<TreeNode> = Effect.flatMap(runtime.current, (tree) =>
+  inspect.describe(
+    tree,
+    tree.parent === undefined ? "root" : WorkerThreads.isMainThread ? "process" : "thread",
+    () => tree.server.running().length
+  ))
+
+/**
+ * The live subtree of the actor behind a portal (a child, or one found by name in the registry).
+ *
+ * @example
+ * ```ts
+ * import * as ActorRuntime from "effect-tractor/ActorRuntime"
+ * import * as Registry from "effect-tractor/Registry"
+ * import * as Effect from "effect/Effect"
+ * import * as Option from "effect/Option"
+ *
+ * const below = Registry.findActor("daemon").pipe(
+ *   Effect.flatMap(Option.match({ onNone: () => Effect.succeed(undefined), onSome: ActorRuntime.treeOf }))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category inspection
+ */
+export const treeOf = (portal: Portal.Portal): Effect.Effect<TreeNode, ActorError.ActorError> =>
+  Portal.call(portal, inspect.InspectProtocol.describe, undefined)
+
+/**
+ * The tree as text, one actor per line under its parent: `name@pid  kind · up 3m02s · 41.2 MB ·
+ * 0 in flight · serves P · at unix:/…`.
+ *
+ * @example
+ * ```ts
+ * import * as ActorRuntime from "effect-tractor/ActorRuntime"
+ * import * as Effect from "effect/Effect"
+ *
+ * const text = Effect.map(ActorRuntime.tree, ActorRuntime.renderTree)
+ * ```
+ * @since 0.1.0
+ * @category inspection
+ */
+export const renderTree: (node: TreeNode) => string = inspect.render

@@ -66,6 +66,24 @@ describe("Actor.protocol refuses schemas the JSON wire cannot carry", () => {
     assert.include(refused(Actor.fn({ payload: Schema.instanceOf(Map) }))!, "the payload of Wire.f is Map")
   })
 
+  it("checks a recursive schema (Schema.suspend) once through: accepts it, or names what is wrong in it", () => {
+    interface Tree {
+      readonly n: number
+      readonly kids: ReadonlyArray<Tree>
+    }
+    const Tree: Schema.Schema<Tree> = Schema.Struct({ n: Schema.Number, kids: Schema.Array(Schema.suspend((): Schema.Schema<Tree> => Tree)) })
+    assert.isUndefined(refused(Actor.fn({ payload: Tree, success: Tree })))
+    interface Dated {
+      readonly at: Date
+      readonly next: ReadonlyArray<Dated>
+    }
+    const Dated: Schema.Schema<Dated> = Schema.Struct({
+      at: Schema.DateFromSelf,
+      next: Schema.Array(Schema.suspend((): Schema.Schema<Dated> => Dated))
+    })
+    assert.include(refused(Actor.fn({ success: Schema.Struct({ first: Dated }) }))!, "at .first.at is DateFromSelf")
+  })
+
   it("accepts the JSON-safe forms, transformations included", () => {
     for (
       const spec of [

@@ -123,6 +123,9 @@ const leaked = () => {
   )
 }
 
+/** @internal the children of this process's nurseries that have not exited */
+export const liveChildren = (): ReadonlyArray<ActorProcess> => [...live]
+
 const track = (child: ActorProcess) => {
   if (sweeper === undefined) {
     sweeper = setInterval(sweep, 500)

@@ -26,6 +26,7 @@ import { defaultLimits, formatAddress, formatTreeKey, makeTreeKey, parseAddress,
 import { implementations, Server } from "./server.js"
 import { build, handlerRuntime } from "./services.js"
 import { logWith, sendingToParent } from "./logs.js"
+import { inspectFns } from "./inspect.js"
 import { markActorProcess } from "./main.js"
 import { mapStack } from "./sourceMap.js"
 import { startWatchdog } from "./watchdog.js"
@@ -178,7 +179,8 @@ export const main = async (modules: Modules): Promise<void> => {
   logRuntime = runtime as Runtime.Runtime<never>
   tree.logRuntime = logRuntime
   const fns = built.value.fns
-  server.fns = fns
+  // every actor also describes itself and its children for the tree view
+  server.fns = new Map([...fns, ...inspectFns(tree, thread ? "thread" : "process")])
   server.runtime = runtime
 
   let stopping = false

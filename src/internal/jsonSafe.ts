@@ -37,6 +37,7 @@ const refuse = (ast: SchemaAST.AST, what: string, path: ReadonlyArray<PropertyKe
 /** @internal the first part of `schema` that cannot cross the JSON wire, described, or `undefined` */
 export const jsonProblem = (schema: Schema.Schema.Any, what: string): string | undefined => {
   const seen = new Set<SchemaAST.AST>()
+  let unfolding = 0
   const go = (ast: SchemaAST.AST, path: ReadonlyArray<PropertyKey>): string | undefined => {
     if (seen.has(ast)) return undefined
     seen.add(ast)
@@ -52,8 +53,14 @@ export const jsonProblem = (schema: Schema.Schema.Any, what: string): string | u
         return go(ast.from, path)
       case "Transformation":
         return go(ast.from, path)
-      case "Suspend":
-        return go(ast.f(), path)
+      case "Suspend": {
+        // a recursive schema unfolds into new nodes each time: one unfolding shows every part of it
+        if (unfolding >= 2) return undefined
+        unfolding++
+        const problem = go(ast.f(), path)
+        unfolding--
+        return problem
+      }
       case "Union": {
         for (const member of ast.types) {
           const problem = go(member, path)

@@ -24,6 +24,7 @@ import { type Entry, Registry, RegistryProtocol } from "./registry.js"
 import { implementations, Server } from "./server.js"
 import { build, handlerRuntime } from "./services.js"
 import { logWith } from "./logs.js"
+import { InspectProtocol, inspectFns } from "./inspect.js"
 import * as Transport from "./transport.js"
 
 /** @internal how long an interrupted call on a peer link waits for its ack */
@@ -252,12 +253,16 @@ export class TreeRuntime {
             id: this.self,
             host: this.settings.host,
             addresses,
-            protocols: [...this.server.fns.keys()]
+            protocols: [...this.server.fns.keys()].filter((p) => p !== InspectProtocol[Actor.ProtocolTypeId].name)
           }))
         }
+        this.addresses = addresses
         return addresses
       })
     ))
+
+  /** where peers reach us, once listening */
+  addresses: ReadonlyArray<string> = []
 
   /**
    * Ends every connection to and from peers after what is queued on them (the answers of calls
@@ -634,6 +639,8 @@ export const makeRoot = (options: Omit<RootOptions, "serve">): TreeRuntime => {
     maxMessageBytes: defaultMaxMessageBytes,
     limits: Transport.defaultLimits
   }, registry)
+  // the root describes its tree as every actor does
+  server.fns = new Map([...server.fns, ...inspectFns(runtime, "root")])
   // the root's own handlers run as an actor's do: they know their actor, and its runtime
   const scope = Effect.runSync(Scope.make())
   server.runtime = Effect.runSync(
