@@ -116,6 +116,20 @@ export declare namespace Nursery {
     /** A thread actor's memory limits (`worker_threads` `resourceLimits`). */
     readonly resourceLimits?: import("node:worker_threads").ResourceLimits | undefined
     /**
+     * Starts the actor's Node inspector (a process actor) on `port` (default: a free one) of
+     * 127.0.0.1 and logs its URL with the actor's name: attach Chrome DevTools or VS Code, and
+     * breakpoints land in your TypeScript (the bundle's source map). `pauseOnStart` waits for the
+     * debugger before the actor loads its modules (the ready timeout does not run meanwhile);
+     * `keepOnCrash` keeps a crashed actor, inspector open, that long before it exits. The
+     * environment variable `EFFECT_TRACTOR_INSPECT` (names, comma-separated, or `*`) does the same
+     * for code you cannot change.
+     */
+    readonly inspect?: boolean | {
+      readonly port?: number | undefined
+      readonly pauseOnStart?: boolean | undefined
+      readonly keepOnCrash?: Duration.DurationInput | undefined
+    } | undefined
+    /**
      * When a supervising nursery restarts this child (default `permanent`): `permanent` always,
      * `transient` after a crash only, `temporary` never. In a nursery without supervision, a
      * `temporary` child's crash does not fail the nursery.

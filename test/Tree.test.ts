@@ -25,7 +25,7 @@ describe("the live tree", () => {
     Nursery.open((nursery) =>
       Effect.gen(function*() {
         const top = yield* Nursery.spawn(nursery, "top", { modules })
-        const thread = yield* Nursery.spawn(nursery, "side", { modules, spawnMethod: "thread" })
+        yield* Nursery.spawn(nursery, "side", { modules, spawnMethod: "thread" })
         // top holds a chain of two actors below it, with one call in flight in each
         const holding = yield* Effect.fork(Portal.call(top, Traced.hold, 2))
         yield* Effect.sleep("1500 millis")

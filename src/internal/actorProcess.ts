@@ -13,7 +13,7 @@ import * as Fiber from "effect/Fiber"
 import * as ActorError from "../ActorError.js"
 import { type ActorExit, type ActorId, exitReason, format } from "./actorId.js"
 import { childEntry } from "./bundle.js"
-import { type Spec, specVariable, type TreeSpec } from "./child.js"
+import { type InspectSpec, type Spec, specVariable, type TreeSpec } from "./child.js"
 import { guardedCommand } from "./deathSignal.js"
 import { type Connection, fromPort, fromSocket } from "./connection.js"
 import { Caller } from "./caller.js"
@@ -50,6 +50,8 @@ export interface StartOptions {
   readonly method?: "process" | "thread" | undefined
   /** a thread's memory limits */
   readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
+  /** the actor's inspector, when it is debugged */
+  readonly inspect?: InspectSpec | undefined
   /** what the child's runtime shares with the tree (its settings, the key in base64) */
   readonly tree: TreeSpec
   /**
@@ -196,7 +198,8 @@ export class ActorProcess implements Peer {
       // a thread dies with its process: nothing to guard
       guard: command?.guard ?? "kernel",
       tree: options.tree,
-      logLevel: minimumLevelOf(this.runtime)
+      logLevel: minimumLevelOf(this.runtime),
+      ...(options.inspect !== undefined ? { inspect: options.inspect } : {})
     }
     let connection: Connection
     if (command === undefined) {
@@ -357,16 +360,19 @@ export class ActorProcess implements Peer {
             ...(stack !== undefined ? { remoteStack: stack } : {})
           })
         ))
-      const timer = setTimeout(
-        () =>
-          done(() =>
-            fail(
-              `actor "${this.options.name}" was not ready within ${this.options.settings.readyTimeoutMillis} ms ` +
-                `(readyTimeout): its modules may take that long to import, or block; raise readyTimeout on the spawn or nursery`
-            )
-          ),
-        this.options.settings.readyTimeoutMillis
-      )
+      // (no timer at all for an actor that waits for its debugger: setTimeout would read Infinity as 1 ms)
+      const timer = Number.isFinite(this.options.settings.readyTimeoutMillis)
+        ? setTimeout(
+          () =>
+            done(() =>
+              fail(
+                `actor "${this.options.name}" was not ready within ${this.options.settings.readyTimeoutMillis} ms ` +
+                  `(readyTimeout): its modules may take that long to import, or block; raise readyTimeout on the spawn or nursery`
+              )
+            ),
+          this.options.settings.readyTimeoutMillis
+        )
+        : undefined
       const onControl = (msg: Control) => {
         if (msg._tag === "Ready") {
           done(() => {

@@ -442,7 +442,8 @@ const build = (
             write: true,
             logLevel: "silent",
             legalComments: "none",
-            // read only when an error's stack is rendered (see `internal/sourceMap.ts`): nothing at startup
+            // read only when an error's stack is rendered (see `internal/sourceMap.ts`), or by a
+            // debugger, which finds it by the comment added below: nothing at startup
             sourcemap: "external",
             sourcesContent: false,
             // less text to compile at every start; identifiers stay readable in remote stacks
@@ -472,6 +473,8 @@ const build = (
                 }
               })
           })
+          // the map's final name (esbuild's own comment would name the temporary file)
+          Fs.appendFileSync(tmp, `\n//# sourceMappingURL=${Path.basename(file)}.map\n`)
           Fs.renameSync(`${tmp}.map`, `${file}.map`)
           Fs.renameSync(tmp, file)
           Fs.rmSync(`${file}.v8`, { force: true })

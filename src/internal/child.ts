@@ -27,6 +27,7 @@ import { implementations, Server } from "./server.js"
 import { build, handlerRuntime } from "./services.js"
 import { logWith, sendingToParent } from "./logs.js"
 import { inspectFns } from "./inspect.js"
+import { keepOnCrash, openInspector } from "./debug.js"
 import { markActorProcess } from "./main.js"
 import { mapStack } from "./sourceMap.js"
 import { startWatchdog } from "./watchdog.js"
@@ -44,6 +45,18 @@ export interface Spec {
   readonly tree: TreeSpec
   /** the minimum log level of the fiber that spawned it (the root's, down the tree) */
   readonly logLevel?: string | undefined
+  /** its inspector, when it is debugged */
+  readonly inspect?: InspectSpec | undefined
+}
+
+/** @internal what a debugged actor does with its inspector */
+export interface InspectSpec {
+  /** 0: a free port */
+  readonly port: number
+  /** wait for a debugger before loading the modules */
+  readonly pauseOnStart: boolean
+  /** how long a crashed actor stays, inspector open, before it exits (0: it exits at once) */
+  readonly keepOnCrashMillis: number
 }
 
 /** @internal the settings of a tree, as they travel to a child (the key in base64) */
@@ -95,8 +108,12 @@ export const main = async (modules: Modules): Promise<void> => {
     ? fromPort(WorkerThreads.parentPort!, "close")
     : fromSocket(new net.Socket({ fd: 3, readable: true, writable: true }))
   let shutdown: (canceller: ActorId, requester?: Link) => void = () => process.exit(0)
-  // until the actor's runtime is built: the default logger, annotated with the actor
-  let logRuntime: Runtime.Runtime<never> = Effect.runSync(Effect.runtime<never>().pipe(Effect.annotateLogs("actor", title)))
+  // until the actor's runtime is built: the default runtime, annotated with the actor, logging to the parent
+  let logRuntime: Runtime.Runtime<never> = sendingToParent(
+    Effect.runSync(Effect.runtime<never>().pipe(Effect.annotateLogs("actor", title))),
+    (entry) => link.send(entry),
+    spec.logLevel
+  )
   const server = new Server()
   const link = new Link(connection, self, spec.parent, spec.maxMessageBytes, {
     onControl: (msg) => {
@@ -118,6 +135,13 @@ export const main = async (modules: Modules): Promise<void> => {
     limits: defaultLimits
   }, undefined)
   setProcessRuntime(tree)
+  // a debugged actor opens its inspector before it loads anything (pauseOnStart: and waits there)
+  let keeping = false
+  if (spec.inspect !== undefined) {
+    const say = { log: (level: LogLevel.LogLevel, message: string) => logWith(logRuntime, level, message), flush: () => link.flush() }
+    const url = openInspector(spec.inspect, title, thread, say)
+    if (url !== undefined) keepOnCrash(spec.inspect, title, url, say, () => (keeping = true))
+  }
   tree.onPeerCancel = (canceller, requester) => shutdown(canceller, requester)
   process.on("exit", () => tree.close())
 
@@ -185,7 +209,8 @@ export const main = async (modules: Modules): Promise<void> => {
 
   let stopping = false
   shutdown = (canceller, requester) => {
-    if (stopping) return
+    // a crashed actor kept for its debugger stays until its time is up
+    if (stopping || keeping) return
     stopping = true
     // the parent learns at once that this actor heard it: its teardown then waits for the finalizers
     link.send({ _tag: "Cancelling", canceller })

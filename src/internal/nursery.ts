@@ -21,6 +21,7 @@ import * as ActorError from "../ActorError.js"
 import * as Supervision from "../Supervision.js"
 import { type ActorExit, type ActorId, format, makeUid } from "./actorId.js"
 import { forNursery } from "./metrics.js"
+import type { InspectSpec } from "./child.js"
 import { ActorProcess, type Settings } from "./actorProcess.js"
 import * as Bundle from "./bundle.js"
 import * as Main from "./main.js"
@@ -52,6 +53,11 @@ export interface SpawnOptions extends Timings {
   readonly shutdown?: Supervision.Shutdown | undefined
   readonly spawnMethod?: "process" | "thread" | undefined
   readonly resourceLimits?: import("node:worker_threads").ResourceLimits | undefined
+  readonly inspect?: boolean | {
+    readonly port?: number | undefined
+    readonly pauseOnStart?: boolean | undefined
+    readonly keepOnCrash?: Duration.DurationInput | undefined
+  } | undefined
   readonly modules: ReadonlyArray<Bundle.ModuleSpecifier>
   readonly external?: ReadonlyArray<string> | undefined
   readonly env?: Record<string, string | undefined> | undefined
@@ -62,6 +68,23 @@ export interface SpawnOptions extends Timings {
 const millis = (d: Duration.DurationInput | undefined, fallback: number) =>
   d === undefined ? fallback : Duration.toMillis(Duration.decode(d))
 
+/**
+ * What a spawn asks of the actor's inspector: from its `inspect` option, else from
+ * EFFECT_TRACTOR_INSPECT naming it (or `*`).
+ * @internal
+ */
+export const inspectOf = (name: string, over: SpawnOptions): InspectSpec | undefined => {
+  const listed = (process.env["EFFECT_TRACTOR_INSPECT"] ?? "").split(",").map((s) => s.trim())
+  const option = over.inspect ?? (listed.includes(name) || listed.includes("*") ? true : undefined)
+  if (option === undefined || option === false) return undefined
+  const o = option === true ? {} : option
+  return {
+    port: o.port ?? 0,
+    pauseOnStart: o.pauseOnStart ?? false,
+    keepOnCrashMillis: o.keepOnCrash === undefined ? 0 : millis(o.keepOnCrash, 0)
+  }
+}
+
 const resolve = (base: Timings, over: SpawnOptions): Settings => ({
   graceMillis: over.shutdown === "infinity"
     ? Infinity
@@ -70,7 +93,10 @@ const resolve = (base: Timings, over: SpawnOptions): Settings => ({
     : millis(over.gracePeriod ?? base.gracePeriod, 500),
   brutal: over.shutdown === "brutal",
   termMillis: millis(over.termPeriod ?? base.termPeriod, 1600),
-  readyTimeoutMillis: millis(over.readyTimeout ?? base.readyTimeout, 30_000),
+  // an actor waiting for its debugger is not late
+  readyTimeoutMillis: typeof over.inspect === "object" && over.inspect.pauseOnStart === true
+    ? Infinity
+    : millis(over.readyTimeout ?? base.readyTimeout, 30_000),
   cancelAckTimeoutMillis: millis(over.cancelAckTimeout ?? base.cancelAckTimeout, 500),
   maxMessageBytes: over.maxMessageBytes ?? base.maxMessageBytes ?? defaultMaxMessageBytes
 })
@@ -590,6 +616,7 @@ const startProcess = (nursery: NurseryImpl, slot: ChildSlot): Effect.Effect<Acto
         cwd: options.cwd,
         method: options.spawnMethod,
         resourceLimits: options.resourceLimits,
+        inspect: inspectOf(name, options),
         tree: treeSpec(tree.settings),
         runtime: yield* Effect.runtime<never>()
       })
