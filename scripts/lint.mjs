@@ -25,7 +25,7 @@ for (const file of files(join(root, "src"))) {
     if (/\bconsole\./.test(line)) problems.push(`${at}: console in src/; log with Effect.log*`)
     if (!imperativeAllowed.has(rel) && (/(?<![.\w])(async\s+(\(|function|\w+\s*=>)|await\s)/.test(line) && !line.trim().startsWith("*"))) problems.push(`${at}: async/await in src/; use Effects`)
   })
-  if (!rel.includes("/internal/") && !/^\/\*\*[\s\S]*?@since/.test(text)) problems.push(`${rel}: public module without an opening doc comment with @since`)
+  if (!rel.includes("/internal/") && !/^(#!.*\n)?\/\*\*[\s\S]*?@since/.test(text)) problems.push(`${rel}: public module without an opening doc comment with @since`)
 }
 // the import graph of src/, type-only and dynamic imports included, and its circles
 const graph = new Map()

@@ -4,6 +4,8 @@
  * this host as trees, each under the process that started it (its root), with uptime and memory,
  * read from /proc (Linux). Thread actors live inside their process and do not show here:
  * `ActorRuntime.tree` in the program lists them, with what each serves.
+ *
+ * @since 0.1.0
  */
 import * as Fs from "node:fs"
 

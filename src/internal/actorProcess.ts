@@ -20,6 +20,7 @@ import { Caller } from "./caller.js"
 import { type Control, Link } from "./link.js"
 import { logWith, minimumLevelOf, replay } from "./logs.js"
 import { escalated } from "./metrics.js"
+import { setLiveChildren } from "./inspect.js"
 import type { Peer } from "./peer.js"
 import { servesNothing } from "./server.js"
 
@@ -125,8 +126,8 @@ const leaked = () => {
   )
 }
 
-/** @internal the children of this process's nurseries that have not exited */
-export const liveChildren = (): ReadonlyArray<ActorProcess> => [...live]
+// the tree view lists them
+setLiveChildren(() => [...live])
 
 const track = (child: ActorProcess) => {
   if (sweeper === undefined) {

@@ -27,7 +27,7 @@ import { implementations, Server } from "./server.js"
 import { build, handlerRuntime } from "./services.js"
 import { logWith, sendingToParent } from "./logs.js"
 import { inspectFns } from "./inspect.js"
-import { keepOnCrash, openInspector } from "./debug.js"
+import { type InspectSpec, keepOnCrash, openInspector } from "./debug.js"
 import { markActorProcess } from "./main.js"
 import { mapStack } from "./sourceMap.js"
 import { startWatchdog } from "./watchdog.js"
@@ -49,15 +49,7 @@ export interface Spec {
   readonly inspect?: InspectSpec | undefined
 }
 
-/** @internal what a debugged actor does with its inspector */
-export interface InspectSpec {
-  /** 0: a free port */
-  readonly port: number
-  /** wait for a debugger before loading the modules */
-  readonly pauseOnStart: boolean
-  /** how long a crashed actor stays, inspector open, before it exits (0: it exits at once) */
-  readonly keepOnCrashMillis: number
-}
+export type { InspectSpec } from "./debug.js"
 
 /** @internal the settings of a tree, as they travel to a child (the key in base64) */
 export interface TreeSpec {

@@ -5,7 +5,16 @@
  */
 import * as Inspector from "node:inspector"
 import * as LogLevel from "effect/LogLevel"
-import type { InspectSpec } from "./child.js"
+
+/** @internal what a debugged actor does with its inspector */
+export interface InspectSpec {
+  /** 0: a free port */
+  readonly port: number
+  /** wait for a debugger before loading the modules */
+  readonly pauseOnStart: boolean
+  /** how long a crashed actor stays, inspector open, before it exits (0: it exits at once) */
+  readonly keepOnCrashMillis: number
+}
 
 /** @internal how the bootstrap logs and pushes its frames out (before blocking) */
 export interface Say {

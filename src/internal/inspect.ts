@@ -7,10 +7,8 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Actor from "../Actor.js"
-import { format } from "./actorId.js"
-import { liveChildren } from "./actorProcess.js"
+import { type ActorId, format } from "./actorId.js"
 import { codecOf } from "./codec.js"
-import type { TreeRuntime } from "./runtime.js"
 import type { Fns, ServedFn } from "./server.js"
 
 /** @internal one actor of the tree, with the actors below it */
@@ -56,10 +54,39 @@ export const InspectProtocol = Actor.protocol("effect-tractor/Inspect", {
 
 const childTimeoutMillis = 2000
 
+/** @internal what the tree view reads of a child (an ActorProcess) */
+export interface ChildLike {
+  readonly ready: boolean
+  readonly exitInfo: unknown
+  readonly id: ActorId
+  readonly options: { readonly method?: "process" | "thread" | undefined }
+  readonly served: { readonly protocols: ReadonlyArray<string>; readonly addresses: ReadonlyArray<string> }
+  readonly cancelAckTimeoutMillis: number
+  readonly caller: {
+    call(fn: Actor.Fn.Any, payload: unknown, ackTimeoutMillis: number, onRaced: (e: unknown) => void): Effect.Effect<unknown, unknown>
+  }
+}
+
+/** @internal what the tree view reads of this process's runtime (a TreeRuntime) */
+export interface TreeLike {
+  readonly self: ActorId
+  readonly parent: ActorId | undefined
+  readonly addresses: ReadonlyArray<string>
+  readonly server: { readonly fns: Fns; running(): ReadonlyArray<unknown> }
+}
+
+/** @internal the children of this process's nurseries, set by the module that tracks them */
+let liveChildren: () => ReadonlyArray<ChildLike> = () => []
+
+/** @internal */
+export const setLiveChildren = (f: () => ReadonlyArray<ChildLike>): void => {
+  liveChildren = f
+}
+
 const round = (n: number) => Math.round(n * 10) / 10
 
 /** @internal this process's actor and everything below it */
-export const describe = (tree: TreeRuntime, kind: TreeNode["kind"], serving: () => number): Effect.Effect<TreeNode> =>
+export const describe = (tree: TreeLike, kind: TreeNode["kind"], serving: () => number): Effect.Effect<TreeNode> =>
   Effect.gen(function*() {
     const children = yield* Effect.forEach(
       liveChildren().filter((child) => child.ready && child.exitInfo === undefined),
@@ -101,7 +128,7 @@ export const describe = (tree: TreeRuntime, kind: TreeNode["kind"], serving: () 
   })
 
 /** @internal the `describe` function, served by every actor and root */
-export const inspectFns = (tree: TreeRuntime, kind: TreeNode["kind"]): Fns => {
+export const inspectFns = (tree: TreeLike, kind: TreeNode["kind"]): Fns => {
   const spec = InspectProtocol[Actor.ProtocolTypeId].fns.describe
   const served: ServedFn = {
     spec,
