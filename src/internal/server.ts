@@ -205,13 +205,15 @@ export class Server implements ServerSide {
   private refusal(self: ActorId, msg: typeof Message.Call.Type): ActorError.ActorError {
     const protocol = this.fns.get(msg.protocol)
     if (protocol === undefined) {
+      // the library's own protocol (the tree view) is not the user's to enable
+      const served = [...this.fns.keys()].filter((p) => p !== "effect-tractor/Inspect")
       return new ActorError.ModuleNotEnabled({
         actor: self,
         protocol: msg.protocol,
         fn: msg.fn,
         message: `${format(self)} does not serve protocol "${msg.protocol}" (called ${msg.protocol}.${msg.fn}): ` +
           `enable a module that exports its implementation in the actor's \`modules\`` +
-          ` (it serves ${this.fns.size === 0 ? "nothing" : [...this.fns.keys()].map((p) => `"${p}"`).join(", ")})`
+          ` (it serves ${served.length === 0 ? "nothing" : served.map((p) => `"${p}"`).join(", ")})`
       })
     }
     return new ActorError.UnknownFunction({
