@@ -8,9 +8,11 @@ import * as Fs from "node:fs"
 import * as Module from "node:module"
 import * as Url from "node:url"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
+import * as Schedule from "effect/Schedule"
 import WebSocket from "ws"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
@@ -118,5 +120,69 @@ describe("debugging an actor", () => {
         debug.close()
       })
     ).pipe(Effect.provide(logs.layer))
+  })
+})
+
+describe("debugging an actor from its start", () => {
+  it.live("pauseOnStart: the actor waits for a debugger before it loads its modules, then serves", () => {
+    const logs = capture()
+    return Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const spawning = yield* Effect.fork(
+          Nursery.spawn(nursery, "paused", { modules, inspect: { pauseOnStart: true } })
+        )
+        // the URL is logged while the actor waits
+        const url = yield* Effect.suspend(() =>
+          logs.lines.some((l) => l.startsWith("debugger for paused@")) ? Effect.succeed(urlIn(logs.lines, "paused")) : Effect.fail("not yet")
+        ).pipe(Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 500 }), Effect.orDie)
+        assert.include(logs.lines.find((l) => l.includes(url))!, "waiting for it")
+        // it waits: no ready yet, however long
+        yield* Effect.sleep("1 second")
+        assert.isNull(spawning.unsafePoll())
+        const debug = yield* connect(url)
+        yield* debug.send("Runtime.runIfWaitingForDebugger")
+        const actor = yield* Fiber.join(spawning)
+        assert.strictEqual(yield* Portal.call(actor, Chatty.poke, 1), 2)
+        debug.close()
+      })
+    ).pipe(Effect.provide(logs.layer))
+  })
+})
+
+describe("a crash under the debugger", () => {
+  it.live("keepOnCrash: a crashed actor stays with its inspector open for the time given, then ends as a crash", () => {
+    const logs = capture()
+    let crashedAt = 0
+    let pid = 0
+    return Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const actor = yield* Nursery.spawn(nursery, "fragile", { modules, inspect: { keepOnCrash: "1500 millis" } })
+        pid = actor.actor.pid
+        const url = urlIn(logs.lines, "fragile")
+        yield* Portal.call(actor, Chatty.crash, undefined)
+        const crashed = yield* Effect.suspend(() => {
+          const line = logs.lines.find((l) => l.startsWith(`fragile@${pid} crashed (uncaught exception)`))
+          return line === undefined ? Effect.fail("not yet") : Effect.succeed(line)
+        }).pipe(Effect.retry({ schedule: Schedule.spaced("10 millis"), times: 500 }), Effect.orDie)
+        crashedAt = Date.now()
+        assert.include(crashed, "the actor fell over")
+        assert.include(crashed, `its inspector stays open at ${url} for 1500 ms`)
+        // the crashed actor can be examined: its inspector evaluates in it
+        const debug = yield* connect(url)
+        const evaluated = yield* debug.send("Runtime.evaluate", { expression: "process.pid" })
+        assert.strictEqual(evaluated.result.value, pid)
+        debug.close()
+        return yield* Effect.never
+      })
+    ).pipe(
+      Effect.provide(logs.layer),
+      Effect.exit,
+      Effect.map((exit) => {
+        // then it ends, and its nursery sees a crash (the ladder continues from there)
+        assert.isTrue(exit._tag === "Failure", String(exit))
+        assert.isAtLeast(Date.now() - crashedAt, 1000, "it stayed for its time")
+        if (exit._tag === "Failure") assert.include(Cause.pretty(exit.cause), `fragile@${pid} is gone: it exited with code 1`)
+      })
+    )
   })
 })
