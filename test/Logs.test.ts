@@ -3,6 +3,7 @@
  * (level, message, annotations with the actor's name@pid, log spans, fiber, date, cause), relayed
  * through the actors between; the root's minimum level holds in every actor.
  */
+import * as Url from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
@@ -14,6 +15,7 @@ import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Chatty } from "./fixtures/chatty.ts"
 import { checkOrphansAfterEach, fixture } from "./utils/index.ts"
+import { runProgram } from "./utils/examples.ts"
 
 checkOrphansAfterEach()
 
@@ -104,4 +106,44 @@ describe("logs across processes", () => {
       })
     ).pipe(Effect.provide(logs.layer), Logger.withMinimumLogLevel(LogLevel.Debug))
   })
+})
+
+describe("an actor's plain output", () => {
+  const printed = (method: "process" | "thread", mode: "prefixed" | "plain", ...more: Array<string>) =>
+    Effect.map(runProgram(Url.fileURLToPath(fixture("root_prints.ts")), { args: [method, mode, ...more] }), (run) => {
+      assert.strictEqual(run.exitCode, 0, run.stderr)
+      // the root's own last line: its actor's pid (after the actor's unfinished line, when that is not prefixed)
+      const [, before, pid] = /^(.*)\{"pid":(\d+)\}$/.exec(run.lines.at(-1)!)!
+      const stdout = [...run.lines.slice(0, -1), ...(before !== "" ? [before!] : [])]
+      return { stdout, stderr: run.stderr.trimEnd().split("\n"), pid: Number(pid) }
+    })
+
+  it.live("stays on the inherited stdout and stderr as it is, by default (an unfinished line runs into what follows)", () =>
+    Effect.map(printed("process", "plain"), ({ stderr, stdout }) => {
+      assert.deepStrictEqual(stdout, ["first line", "second line", "no newline yet"])
+      assert.deepStrictEqual(stderr, ["to stderr"])
+    }))
+
+  it.live("prefixOutput leads each line with the actor's name@pid, the last one without its newline too", () =>
+    Effect.map(printed("process", "prefixed"), ({ pid, stderr, stdout }) => {
+      const p = `[printer@${pid}] `
+      assert.deepStrictEqual(stdout, [`${p}first line`, `${p}second line`, `${p}no newline yet`])
+      assert.deepStrictEqual(stderr, [`${p}to stderr`])
+    }))
+
+  it.live("prefixOutput in a thread actor: its lines, led by its name and its process's pid", () =>
+    Effect.map(printed("thread", "prefixed"), ({ pid, stderr, stdout }) => {
+      const p = `[printer@${pid}] `
+      assert.deepStrictEqual(stdout, [`${p}first line`, `${p}second line`, `${p}no newline yet`])
+      assert.deepStrictEqual(stderr, [`${p}to stderr`])
+    }))
+
+  it.live("prefixOutput: an actor's last lines before it exits are all printed before its exit is reported", () =>
+    Effect.map(printed("process", "prefixed", "last-words"), ({ pid, stdout }) => {
+      const p = `[printer@${pid}] `
+      // (the first runs on from the unfinished line the actor printed before)
+      const last = stdout.filter((l) => l.endsWith("x".repeat(95)))
+      assert.strictEqual(last.length, 500, "every line of its last words")
+      assert.isTrue(last.every((l, i) => l.startsWith(p) && l.endsWith(`${String(i).padStart(3, "0")} ${"x".repeat(95)}`)))
+    }))
 })

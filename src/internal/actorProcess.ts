@@ -21,6 +21,7 @@ import { type Control, Link } from "./link.js"
 import { logWith, minimumLevelOf, replay } from "./logs.js"
 import { escalated } from "./metrics.js"
 import { setLiveChildren } from "./inspect.js"
+import { prefixLines } from "./output.js"
 import type { Peer } from "./peer.js"
 import { servesNothing } from "./server.js"
 
@@ -53,6 +54,8 @@ export interface StartOptions {
   readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
   /** the actor's inspector, when it is debugged */
   readonly inspect?: InspectSpec | undefined
+  /** lead each line the actor prints on stdout and stderr with its `name@pid` */
+  readonly prefixOutput?: boolean | undefined
   /** what the child's runtime shares with the tree (its settings, the key in base64) */
   readonly tree: TreeSpec
   /**
@@ -61,6 +64,9 @@ export interface StartOptions {
    */
   readonly runtime?: Runtime.Runtime<never> | undefined
 }
+
+/** how long an exit waits for the last of a prefixed output (a grandchild may hold the pipe open) */
+const outputDrainMillis = 200
 
 const loaderFlags = /^(--import|--loader|--experimental-loader|--require|-r)(=|$)/
 
@@ -200,7 +206,8 @@ export class ActorProcess implements Peer {
       guard: command?.guard ?? "kernel",
       tree: options.tree,
       logLevel: minimumLevelOf(this.runtime),
-      ...(options.inspect !== undefined ? { inspect: options.inspect } : {})
+      ...(options.inspect !== undefined ? { inspect: options.inspect } : {}),
+      ...(options.prefixOutput === true ? { prefixedOutput: true as const } : {})
     }
     let connection: Connection
     if (command === undefined) {
@@ -211,6 +218,7 @@ export class ActorProcess implements Peer {
         argv: rest,
         env: childEnv(env, spec),
         execArgv: [...(options.execArgv ?? [])],
+        ...(options.prefixOutput === true ? { stdout: true, stderr: true } : {}),
         ...(options.resourceLimits !== undefined ? { resourceLimits: options.resourceLimits } : {})
       })
       this.host = {
@@ -224,16 +232,22 @@ export class ActorProcess implements Peer {
         ref: () => worker.ref(),
         unref: () => worker.unref()
       }
+      const output = options.prefixOutput === true
+        ? prefixLines([[worker.stdout, process.stdout], [worker.stderr, process.stderr]], `[${options.name}@${process.pid}] `)
+        : undefined
       worker.on("error", (e) => {
         // an uncaught exception ends the thread (code 1): a process would print it on its stderr
         this.spawnError = e
         logWith(this.runtime, LogLevel.Error, `actor ${format(this.id)} (a thread) crashed: ${e.stack ?? e.message}`)
       })
-      worker.on("exit", (code) => this.markExited(this.terminated ? null : code, this.terminated ? "SIGKILL" : null))
+      worker.on("exit", (code) => {
+        const mark = () => this.markExited(this.terminated ? null : code, this.terminated ? "SIGKILL" : null)
+        output === undefined ? mark() : output.whenEnded(mark, outputDrainMillis)
+      })
       connection = fromPort(worker)
     } else {
       const proc = ChildProcess.spawn(command.command, command.args, {
-        stdio: ["inherit", "inherit", "inherit", "pipe"],
+        stdio: options.prefixOutput === true ? ["inherit", "pipe", "pipe", "pipe"] : ["inherit", "inherit", "inherit", "pipe"],
         env: childEnv(env, spec),
         ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
         windowsHide: true
@@ -247,14 +261,29 @@ export class ActorProcess implements Peer {
             // already gone
           }
         },
-        ref: () => proc.ref(),
-        unref: () => proc.unref()
+        ref: () => {
+          proc.ref()
+          ;(proc.stdout as net.Socket | null)?.ref()
+          ;(proc.stderr as net.Socket | null)?.ref()
+        },
+        unref: () => {
+          proc.unref()
+          // the output pipes would hold the event loop open as well
+          ;(proc.stdout as net.Socket | null)?.unref()
+          ;(proc.stderr as net.Socket | null)?.unref()
+        }
       }
+      const output = proc.stdout !== null && proc.stderr !== null
+        ? prefixLines([[proc.stdout, process.stdout], [proc.stderr, process.stderr]], `[${options.name}@${proc.pid}] `)
+        : undefined
       proc.on("error", (e) => {
         this.spawnError = e
         if (proc.pid === undefined) this.markExited(null, null)
       })
-      proc.on("exit", (code, signal) => this.markExited(code, signal))
+      proc.on("exit", (code, signal) =>
+        output === undefined
+          ? this.markExited(code, signal)
+          : output.whenEnded(() => this.markExited(code, signal), outputDrainMillis))
       connection = fromSocket(proc.stdio[3] as net.Socket)
     }
     this.id = { name: options.name, uid: options.uid, pid: this.host.pid }

@@ -47,6 +47,8 @@ export interface Spec {
   readonly logLevel?: string | undefined
   /** its inspector, when it is debugged */
   readonly inspect?: InspectSpec | undefined
+  /** its stdout and stderr are pipes its parent reads to prefix each line */
+  readonly prefixedOutput?: true | undefined
 }
 
 export type { InspectSpec } from "./debug.js"
@@ -127,6 +129,13 @@ export const main = async (modules: Modules): Promise<void> => {
     limits: defaultLimits
   }, undefined)
   setProcessRuntime(tree)
+  // output its parent prefixes goes through a socket: written synchronously, so that what a process
+  // prints just before it exits (`process.exit`, a crash) is never left in a queue
+  if (spec.prefixedOutput === true && !thread) {
+    for (const stream of [process.stdout, process.stderr]) {
+      ;(stream as unknown as { _handle?: { setBlocking?: (on: boolean) => void } })._handle?.setBlocking?.(true)
+    }
+  }
   // a debugged actor opens its inspector before it loads anything (pauseOnStart: and waits there)
   let keeping = false
   if (spec.inspect !== undefined) {
