@@ -104,7 +104,7 @@ export declare namespace Nursery {
     /** Node flags for the child; none by default (loaders are never inherited). */
     readonly execArgv?: ReadonlyArray<string> | undefined
     /**
-     * Leads each line the actor prints (`console.*`, `process.stdout`/`stderr`, not its
+     * Leads each line the actor prints (`console` methods, `process.stdout`/`stderr`; not its
      * `Effect.log*`, which reach this process's logger) with `[name@pid] `. Off by default: the
      * output goes to the inherited stdout and stderr as it is. `EFFECT_TRACTOR_PREFIX_OUTPUT=1`
      * turns it on for every spawn that does not say.

@@ -1,5 +1,5 @@
 /**
- * An actor's plain output (`console.*`, `process.stdout`), prefixed line by line with its name
+ * An actor's plain output (what `console` methods and `process.stdout` write), prefixed line by line with its name
  * where asked: read from the child's pipes, written to this process's own streams.
  */
 import type { Readable, Writable } from "node:stream"
