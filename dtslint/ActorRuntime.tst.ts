@@ -7,6 +7,7 @@ import type * as Exit from "effect/Exit"
 import { describe, expect, test } from "tstyche"
 import * as ActorError from "../src/ActorError.ts"
 import * as ActorRuntime from "../src/ActorRuntime.ts"
+import type * as Portal from "../src/Portal.ts"
 import * as WorkerPool from "../src/WorkerPool.ts"
 
 declare const program: Effect.Effect<number, ActorError.SpawnError>
@@ -51,5 +52,20 @@ describe("ActorRuntime", () => {
     expect(ActorRuntime.layer({ serve: [Plain, NeedsPrefix] })).type.toBe<
       Layer.Layer<ActorRuntime.ActorRuntime, never, Prefix>
     >()
+  })
+
+  test("the live tree: needs nothing, fails with nothing from here, with an ActorError through a portal", () => {
+    expect(ActorRuntime.tree).type.toBe<Effect.Effect<ActorRuntime.TreeNode>>()
+    expect(ActorRuntime.treeOf(undefined as unknown as Portal.Portal)).type.toBe<
+      Effect.Effect<ActorRuntime.TreeNode, ActorError.ActorError>
+    >()
+    expect(ActorRuntime.renderTree).type.toBe<(node: ActorRuntime.TreeNode) => string>()
+  })
+
+  test("a tree node: its kind is one of three, its children are nodes, unreachable is optional", () => {
+    expect<ActorRuntime.TreeNode["kind"]>().type.toBe<"root" | "process" | "thread">()
+    expect<ActorRuntime.TreeNode["children"]>().type.toBe<ReadonlyArray<ActorRuntime.TreeNode>>()
+    expect<ActorRuntime.TreeNode["unreachable"]>().type.toBe<string | undefined>()
+    expect<ActorRuntime.TreeNode["callsInFlight"]>().type.toBe<number>()
   })
 })

@@ -99,6 +99,18 @@ describe("Nursery", () => {
     expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, spawnMethod: "fiber" })
   })
 
+  test("spawn options for debugging: inspect (true, or a port, pauseOnStart, keepOnCrash) and prefixOutput", () => {
+    expect(Nursery.spawn).type.toBeCallableWith(nursery, "w", { modules, inspect: true, prefixOutput: true })
+    expect(Nursery.spawn).type.toBeCallableWith(nursery, "w", {
+      modules,
+      inspect: { port: 9229, pauseOnStart: true, keepOnCrash: "30 seconds" }
+    })
+    expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, inspect: "yes" })
+    expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, inspect: { port: "9229" } })
+    expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, inspect: { keepOnCrash: "a while" } })
+    expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, prefixOutput: "name" })
+  })
+
   test("events and stopChild", () => {
     expect(Nursery.events(nursery)).type.toBe<Effect.Effect<Queue.Dequeue<Supervision.Event>, never, Scope.Scope>>()
     expect(Nursery.stopChild(nursery, portal)).type.toBe<Effect.Effect<void, never, never>>()
