@@ -99,8 +99,8 @@ describe("Nursery", () => {
     expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, spawnMethod: "fiber" })
   })
 
-  test("spawn options for debugging: inspect (true, or a port, pauseOnStart, keepOnCrash) and prefixOutput", () => {
-    expect(Nursery.spawn).type.toBeCallableWith(nursery, "w", { modules, inspect: true, prefixOutput: true })
+  test("spawn options for debugging: inspect (true, or a port, pauseOnStart, keepOnCrash) and output", () => {
+    expect(Nursery.spawn).type.toBeCallableWith(nursery, "w", { modules, inspect: true, output: "prefixed" })
     expect(Nursery.spawn).type.toBeCallableWith(nursery, "w", {
       modules,
       inspect: { port: 9229, pauseOnStart: true, keepOnCrash: "30 seconds" }
@@ -108,7 +108,8 @@ describe("Nursery", () => {
     expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, inspect: "yes" })
     expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, inspect: { port: "9229" } })
     expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, inspect: { keepOnCrash: "a while" } })
-    expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, prefixOutput: "name" })
+    expect(Nursery.spawn).type.toBeCallableWith(nursery, "w", { modules, output: "log" })
+    expect(Nursery.spawn).type.not.toBeCallableWith(nursery, "w", { modules, output: "pipe" })
   })
 
   test("events and stopChild", () => {

@@ -104,12 +104,17 @@ export declare namespace Nursery {
     /** Node flags for the child; none by default (loaders are never inherited). */
     readonly execArgv?: ReadonlyArray<string> | undefined
     /**
-     * Leads each line the actor prints (`console` methods, `process.stdout`/`stderr`; not its
-     * `Effect.log*`, which reach this process's logger) with `[name@pid] `. Off by default: the
-     * output goes to the inherited stdout and stderr as it is. `EFFECT_TRACTOR_PREFIX_OUTPUT=1`
-     * turns it on for every spawn that does not say.
+     * What becomes of the actor's plain output (what `console` methods and `process.stdout` or
+     * `stderr` write; its `Effect.log*` always reach this process's logger):
+     * - `"inherit"` (the default): written to the inherited stdout and stderr as it is;
+     * - `"prefixed"`: each line led by `[name@pid] `, on this process's stdout and stderr;
+     * - `"log"`: logged through this process's logger, stdout at Info and stderr at Error, the lines
+     *   of one burst (a stack trace) in one entry, annotated with `actor` (`name@pid`) and `stream`.
+     *
+     * The environment variable `EFFECT_TRACTOR_OUTPUT` (`prefixed` or `log`) sets it for every
+     * spawn that does not say. An actor's last lines before it exits or crashes are not lost.
      */
-    readonly prefixOutput?: boolean | undefined
+    readonly output?: "inherit" | "prefixed" | "log" | undefined
     /** Working directory of the child (a process only: a thread shares its process's). */
     readonly cwd?: string | undefined
     /**

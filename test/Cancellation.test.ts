@@ -19,6 +19,7 @@ import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Echo } from "./fixtures/protocols.ts"
 import { Supervisor } from "./fixtures/supervisionProtocols.ts"
+import { expectLogs, tolerateLogs } from "./utils/assertions.ts"
 import {
   checkOrphansAfterEach,
   descendants,
@@ -184,7 +185,7 @@ describe("Cancellation", () => {
       // without waiting out the term period for a SIGTERM handler its blocked loop cannot run
       assert.isAtLeast(elapsed, graceMillis - 20)
       assert.isBelow(elapsed, ladderMillis)
-    }))
+    }).pipe(expectLogs(/actor stuck@\d+ did not acknowledge the cancel request within 200 ms/)))
 
   it.live("an actor that acknowledged the cancel keeps the term period for its finalizers", () =>
     Effect.gen(function*() {
@@ -240,7 +241,7 @@ describe("Cancellation", () => {
       // escalated to SIGKILL after the grace period (the request was never acknowledged), no deadlock
       assert.isAtLeast(closed - failedAt, graceMillis - 20)
       assert.isBelow(closed - failedAt, 100 + graceMillis + slackMillis)
-    }))
+    }).pipe(expectLogs(/actor deaf@\d+ did not acknowledge the cancel request within 200 ms/)))
 
   it.live("gives pending calls ContextCancelled by the actor itself when it cancels itself", () =>
     Effect.gen(function*() {
@@ -299,5 +300,5 @@ describe("Cancellation", () => {
       assert.deepStrictEqual(failuresOf(exit), ["the root gives up"])
       assert.isBelow(elapsed, 4_500, "the failure took too long to propagate")
       assert.deepStrictEqual(yield* waitGone([grandchild], 1_000), [], "the grandchild survived")
-    }))
+    }).pipe(expectLogs(/actor grandchild@\d+ did not acknowledge the cancel request within 500 ms/), tolerateLogs(/answered call \d+, which is not waiting/)))
 })

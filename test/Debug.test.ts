@@ -86,9 +86,9 @@ describe("debugging an actor", () => {
     const logs = capture()
     return Nursery.open((nursery) =>
       Effect.gen(function*() {
-        const actor = yield* Nursery.spawn(nursery, "debuggee", { modules, inspect: true })
+        const actor = yield* Nursery.spawn(nursery, "debuggee", { modules, inspect: true, output: "log" })
         const url = urlIn(logs.lines, `debuggee`)
-        assert.include(logs.lines.find((l) => l.includes(url))!, "chrome://inspect")
+        assert.include(logs.lines.find((l) => l.startsWith("debugger for") && l.includes(url))!, "chrome://inspect")
         const debug = yield* connect(url)
         yield* debug.send("Debugger.enable")
         // the bundle the actor runs, with its source map beside it
@@ -129,13 +129,13 @@ describe("debugging an actor from its start", () => {
     return Nursery.open((nursery) =>
       Effect.gen(function*() {
         const spawning = yield* Effect.fork(
-          Nursery.spawn(nursery, "paused", { modules, inspect: { pauseOnStart: true } })
+          Nursery.spawn(nursery, "paused", { modules, inspect: { pauseOnStart: true }, output: "log" })
         )
         // the URL is logged while the actor waits
         const url = yield* Effect.suspend(() =>
           logs.lines.some((l) => l.startsWith("debugger for paused@")) ? Effect.succeed(urlIn(logs.lines, "paused")) : Effect.fail("not yet")
         ).pipe(Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 500 }), Effect.orDie)
-        assert.include(logs.lines.find((l) => l.includes(url))!, "waiting for it")
+        assert.include(logs.lines.find((l) => l.startsWith("debugger for") && l.includes(url))!, "waiting for it")
         // it waits: no ready yet, however long
         yield* Effect.sleep("1 second")
         assert.isNull(spawning.unsafePoll())
@@ -156,7 +156,7 @@ describe("a crash under the debugger", () => {
     let pid = 0
     return Nursery.open((nursery) =>
       Effect.gen(function*() {
-        const actor = yield* Nursery.spawn(nursery, "fragile", { modules, inspect: { keepOnCrash: "1500 millis" } })
+        const actor = yield* Nursery.spawn(nursery, "fragile", { modules, inspect: { keepOnCrash: "1500 millis" }, output: "log" })
         pid = actor.actor.pid
         const url = urlIn(logs.lines, "fragile")
         yield* Portal.call(actor, Chatty.crash, undefined)

@@ -11,6 +11,7 @@ import * as HashMap from "effect/HashMap"
 import * as List from "effect/List"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Schedule from "effect/Schedule"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import { Chatty } from "./fixtures/chatty.ts"
@@ -109,7 +110,7 @@ describe("logs across processes", () => {
 })
 
 describe("an actor's plain output", () => {
-  const printed = (method: "process" | "thread", mode: "prefixed" | "plain", ...more: Array<string>) =>
+  const printed = (method: "process" | "thread", mode: "prefixed" | "inherit", ...more: Array<string>) =>
     Effect.map(runProgram(Url.fileURLToPath(fixture("root_prints.ts")), { args: [method, mode, ...more] }), (run) => {
       assert.strictEqual(run.exitCode, 0, run.stderr)
       // the root's own last line: its actor's pid (after the actor's unfinished line, when that is not prefixed)
@@ -119,26 +120,26 @@ describe("an actor's plain output", () => {
     })
 
   it.live("stays on the inherited stdout and stderr as it is, by default (an unfinished line runs into what follows)", () =>
-    Effect.map(printed("process", "plain"), ({ stderr, stdout }) => {
+    Effect.map(printed("process", "inherit"), ({ stderr, stdout }) => {
       assert.deepStrictEqual(stdout, ["first line", "second line", "no newline yet"])
       assert.deepStrictEqual(stderr, ["to stderr"])
     }))
 
-  it.live("prefixOutput leads each line with the actor's name@pid, the last one without its newline too", () =>
+  it.live("output prefixed: each line led by the actor's name@pid, the last one without its newline too", () =>
     Effect.map(printed("process", "prefixed"), ({ pid, stderr, stdout }) => {
       const p = `[printer@${pid}] `
       assert.deepStrictEqual(stdout, [`${p}first line`, `${p}second line`, `${p}no newline yet`])
       assert.deepStrictEqual(stderr, [`${p}to stderr`])
     }))
 
-  it.live("prefixOutput in a thread actor: its lines, led by its name and its process's pid", () =>
+  it.live("output prefixed in a thread actor: its lines, led by its name and its process's pid", () =>
     Effect.map(printed("thread", "prefixed"), ({ pid, stderr, stdout }) => {
       const p = `[printer@${pid}] `
       assert.deepStrictEqual(stdout, [`${p}first line`, `${p}second line`, `${p}no newline yet`])
       assert.deepStrictEqual(stderr, [`${p}to stderr`])
     }))
 
-  it.live("prefixOutput: an actor's last lines before it exits are all printed before its exit is reported", () =>
+  it.live("output prefixed: an actor's last lines before it exits are all printed before its exit is reported", () =>
     Effect.map(printed("process", "prefixed", "last-words"), ({ pid, stdout }) => {
       const p = `[printer@${pid}] `
       // (the first runs on from the unfinished line the actor printed before)
@@ -146,4 +147,29 @@ describe("an actor's plain output", () => {
       assert.strictEqual(last.length, 500, "every line of its last words")
       assert.isTrue(last.every((l, i) => l.startsWith(p) && l.endsWith(`${String(i).padStart(3, "0")} ${"x".repeat(95)}`)))
     }))
+
+  it.live("output log: the lines reach the application's logger (stdout at Info, stderr at Error, annotated), the last ones before the exit is reported", () => {
+    const logs = capture()
+    return Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const child = yield* Nursery.spawn(nursery, "printer", { modules, output: "log", restart: "temporary" })
+        const actor = `printer@${child.actor.pid}`
+        const lines = (stream: string) =>
+          logs.from(actor).filter((o) => logs.annotations(o)["stream"] === stream).flatMap((o) => logs.text(o).split("\n"))
+        yield* Portal.call(child, Chatty.print, undefined)
+        yield* Effect.suspend(() => lines("stdout").length >= 2 && lines("stderr").length >= 1 ? Effect.void : Effect.fail("not yet")).pipe(
+          Effect.retry({ schedule: Schedule.spaced("10 millis"), times: 300 })
+        )
+        assert.deepStrictEqual(lines("stdout"), ["first line", "second line"])
+        assert.deepStrictEqual(lines("stderr"), ["to stderr"])
+        assert.isTrue(logs.from(actor).every((o) => o.logLevel.label === (logs.annotations(o)["stream"] === "stdout" ? "INFO" : "ERROR")))
+        // its exit is reported (the call fails) once its last lines are logged
+        yield* Effect.flip(Portal.call(child, Chatty.lastWords, undefined))
+        const last = lines("stdout").slice(2)
+        assert.strictEqual(last[0], `no newline yet000 ${"x".repeat(95)}`)
+        assert.strictEqual(last.length, 500)
+        assert.strictEqual(last.at(-1), `499 ${"x".repeat(95)}`)
+      })
+    ).pipe(Effect.provide(logs.layer))
+  })
 })

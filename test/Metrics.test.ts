@@ -14,6 +14,7 @@ import * as WorkerPool from "../src/WorkerPool.ts"
 import { Crashy } from "./fixtures/crashy.ts"
 import { Traced } from "./fixtures/traced.ts"
 import { checkOrphansAfterEach, fixture } from "./utils/index.ts"
+import { expectLogs } from "./utils/assertions.ts"
 
 checkOrphansAfterEach()
 
@@ -92,5 +93,5 @@ describe("metrics", () => {
           yield* Effect.sleep("100 millis")
         }), { gracePeriod: "200 millis" })
       assert.strictEqual((yield* read("effect_tractor_ladder_escalations", { step: "kill_unacknowledged" }, "count")) - killed0, 1)
-    }))
+    }).pipe(expectLogs(/did not acknowledge the cancel request within 200 ms/)))
 })

@@ -22,6 +22,7 @@ import { Restartable } from "./fixtures/restartable.ts"
 import { DialogService } from "./fixtures/dialogService.ts"
 import { StreamService } from "./fixtures/streamService.ts"
 import { checkOrphansAfterEach, echoModule, fixture, isAlive, tempDir } from "./utils/index.ts"
+import { expectLogs, tolerateLogs } from "./utils/assertions.ts"
 
 checkOrphansAfterEach()
 
@@ -123,21 +124,22 @@ describe.each(methods)("spawn method %s", (spawnMethod) => {
       )
       assert.isBelow(Date.now() - start, 10_000, "it was not waited out")
       if (spawnMethod === "process") assert.isFalse(isAlive(actor))
-    }))
+    }).pipe(expectLogs(/did not acknowledge the cancel request within 200 ms/)))
 
   it.live("a supervised child comes back after a crash", () =>
     Effect.gen(function*() {
       const supervision = yield* Supervision.oneForOne()
       yield* Nursery.open((nursery) =>
         Effect.gen(function*() {
-          const r = yield* spawn(nursery, "r", [fixture("restartable.ts")])
+          // its crash report (a process's stderr, a thread's error) is checked, not printed
+          const r = yield* spawn(nursery, "r", [fixture("restartable.ts")], { output: "log" })
           const first = r.actor.uid
           yield* Portal.call(r, Restartable.crash, { how: "throw", afterMs: 0 })
           yield* Portal.awaitExit(r)
           assert.strictEqual((yield* Portal.call(r, Restartable.slow, 1)), 1)
           assert.notStrictEqual(r.actor.uid, first)
         }), { supervision })
-    }))
+    }).pipe(expectLogs(/Error: an uncaught exception/), tolerateLogs(/^\s*Node\.js v\d+/)))
 
   it.live("a pool of two", () =>
     WorkerPool.use({ size: 2, modules: [echoModule], spawnMethod }, (pool) =>

@@ -27,6 +27,7 @@ import { StreamService } from "./fixtures/streamService.ts"
 import { Team } from "./fixtures/team.ts"
 import { Echo } from "./fixtures/protocols.ts"
 import { checkOrphansAfterEach, echoModule, fixture, isAlive, tempDir } from "./utils/index.ts"
+import { expectLogs, tolerateLogs } from "./utils/assertions.ts"
 
 checkOrphansAfterEach()
 
@@ -71,7 +72,8 @@ describe("Supervision", () => {
     Nursery.open((nursery) =>
       Effect.gen(function*() {
         const events = yield* Nursery.events(nursery)
-        const [a, b, c] = yield* spawnAll(nursery, ["a", "b", "c"])
+        // the crash report on b's stderr is checked, not printed
+        const [a, b, c] = yield* spawnAll(nursery, ["a", "b", "c"], { output: "log" })
         const before = yield* Effect.all([pidOf(a!), pidOf(b!), pidOf(c!)])
         yield* crash(b!, how)
         const seen = yield* until(events, started("b", 2))
@@ -87,7 +89,11 @@ describe("Supervision", () => {
         assert.notStrictEqual(after[1], before[1], "b is a new process")
         assert.strictEqual(b!.actor.pid, after[1], "the portal names the new incarnation")
         assert.isFalse(isAlive(before[1]!), "the crashed b is gone")
-      }), { supervision: policy("oneForOne") }))
+      }), { supervision: policy("oneForOne") }).pipe(
+        expectLogs(...(how === "throw" ? [/Error: an uncaught exception/] : how === "defect" ? [/Error: an unhandled defect/] : [])),
+        // Node's banner after an uncaught exception's trace, when it comes apart from it
+        tolerateLogs(/^\s*Node\.js v\d+/)
+      ))
 
   it.live("oneForAll restarts every child: the siblings stop last-started first, then all start in order", () =>
     Nursery.open((nursery) =>
@@ -185,7 +191,7 @@ describe("Supervision", () => {
       assert.deepStrictEqual(error.exits.map((e) => [e.name, e.exit.code]), [["a", 3], ["a", 3], ["a", 3]])
       assert.match(error.message, /gave up: 3 restarts within 30000 ms, more than maxRestarts \(2\)/)
       for (const pid of pids) assert.isFalse(isAlive(pid), `${pid} is still alive`)
-    }))
+    }).pipe(expectLogs(/the nursery of root@\d+ gave up: 3 restarts within 30000 ms/)))
 
   it.live("a call made while its child restarts waits for the new incarnation; one past restartTimeout fails typed", () =>
     Effect.gen(function*() {
@@ -317,7 +323,7 @@ describe("Supervision", () => {
         assert.isTrue(Fs.existsSync(Path.join(dir, "patient")))
         assert.strictEqual(cut!.signal, "SIGKILL", "a duration: the ladder went on to SIGKILL")
         assert.isFalse(Fs.existsSync(Path.join(dir, "hasty")))
-      }), { supervision: policy("oneForOne") }))
+      }), { supervision: policy("oneForOne") }).pipe(expectLogs(/actor hasty@\d+ still alive 1600 ms after SIGTERM: SIGKILL/)))
 
   it.effect("refuses a policy or a child spec with a typed error naming the field", () =>
     Effect.gen(function*() {
@@ -367,7 +373,7 @@ describe("nested supervisors", () => {
         const fresh = yield* Portal.call(team, Team.workerPid, undefined)
         assert.notInclude(workers, fresh)
         for (const pid of [firstTeam, ...workers]) assert.isFalse(isAlive(pid), `${pid} is still alive`)
-      }), { supervision: policy("oneForOne") }))
+      }), { supervision: policy("oneForOne") }).pipe(expectLogs(/^the nursery of team@\d+ gave up: 2 restarts/, /^team@\d+ ends: the nursery of team@\d+ gave up/)))
 })
 
 describe("actor trees as layers", () => {

@@ -16,6 +16,7 @@ import { renderProgress } from "../src/internal/pool.ts"
 import * as WorkerPool from "../src/WorkerPool.ts"
 import { Crashy } from "./fixtures/crashy.ts"
 import { checkOrphansAfterEach, descendants, fixture, isAlive, tempDir } from "./utils/index.ts"
+import { expectLogs } from "./utils/assertions.ts"
 
 checkOrphansAfterEach()
 
@@ -224,7 +225,7 @@ describe("WorkerPool, supervised", () => {
         assert.isFalse(isAlive(stuck))
         const stats = yield* WorkerPool.stats(pool)
         assert.deepStrictEqual([stats.interrupted, stats.restarts, stats.completed], [1, 1, 1])
-      })))
+      })).pipe(expectLogs(/actor worker_0@\d+ did not acknowledge the cancel request within 100 ms/)))
 
   it.live("refuses bad pool options, naming them", () =>
     Effect.gen(function*() {

@@ -4,6 +4,7 @@
  */
 import * as ChildProcess from "node:child_process"
 import type * as net from "node:net"
+import type { Readable } from "node:stream"
 import * as WorkerThreads from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import * as LogLevel from "effect/LogLevel"
@@ -21,7 +22,7 @@ import { type Control, Link } from "./link.js"
 import { logWith, minimumLevelOf, replay } from "./logs.js"
 import { escalated } from "./metrics.js"
 import { setLiveChildren } from "./inspect.js"
-import { prefixLines } from "./output.js"
+import { bursts, copyLines, type OutputMode, outputModeOf, prefixed } from "./output.js"
 import type { Peer } from "./peer.js"
 import { servesNothing } from "./server.js"
 
@@ -54,8 +55,8 @@ export interface StartOptions {
   readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
   /** the actor's inspector, when it is debugged */
   readonly inspect?: InspectSpec | undefined
-  /** lead each line the actor prints on stdout and stderr with its `name@pid` */
-  readonly prefixOutput?: boolean | undefined
+  /** what becomes of the actor's stdout and stderr (default: inherited as they are) */
+  readonly output?: OutputMode | undefined
   /** what the child's runtime shares with the tree (its settings, the key in base64) */
   readonly tree: TreeSpec
   /**
@@ -67,6 +68,8 @@ export interface StartOptions {
 
 /** how long an exit waits for the last of a prefixed output (a grandchild may hold the pipe open) */
 const outputDrainMillis = 200
+/** the quiet after which a burst of an actor's output lines is logged as one entry */
+const outputQuietMillis = 10
 
 const loaderFlags = /^(--import|--loader|--experimental-loader|--require|-r)(=|$)/
 
@@ -189,12 +192,13 @@ export class ActorProcess implements Peer {
   private spawnError: Error | undefined
 
   /** whose loggers write this child's logs */
-  private readonly runtime: Runtime.Runtime<never>
+  readonly runtime: Runtime.Runtime<never>
 
   constructor(readonly options: StartOptions) {
     this.runtime = options.runtime ?? Runtime.defaultRuntime
     const env = { ...process.env, ...options.env }
     const thread = options.method === "thread"
+    const output = outputModeOf(options.output)
     const command = thread ? undefined : guardedCommand(env, [...(options.execArgv ?? []), ...options.entry])
     const spec: Spec = {
       name: options.name,
@@ -207,7 +211,7 @@ export class ActorProcess implements Peer {
       tree: options.tree,
       logLevel: minimumLevelOf(this.runtime),
       ...(options.inspect !== undefined ? { inspect: options.inspect } : {}),
-      ...(options.prefixOutput === true ? { prefixedOutput: true as const } : {})
+      ...(output !== "inherit" ? { pipedOutput: true as const } : {})
     }
     let connection: Connection
     if (command === undefined) {
@@ -218,7 +222,7 @@ export class ActorProcess implements Peer {
         argv: rest,
         env: childEnv(env, spec),
         execArgv: [...(options.execArgv ?? [])],
-        ...(options.prefixOutput === true ? { stdout: true, stderr: true } : {}),
+        ...(output !== "inherit" ? { stdout: true, stderr: true } : {}),
         ...(options.resourceLimits !== undefined ? { resourceLimits: options.resourceLimits } : {})
       })
       this.host = {
@@ -232,9 +236,7 @@ export class ActorProcess implements Peer {
         ref: () => worker.ref(),
         unref: () => worker.unref()
       }
-      const output = options.prefixOutput === true
-        ? prefixLines([[worker.stdout, process.stdout], [worker.stderr, process.stderr]], `[${options.name}@${process.pid}] `)
-        : undefined
+      const copied = output !== "inherit" ? this.copyOutput(worker.stdout, worker.stderr, output, process.pid) : undefined
       worker.on("error", (e) => {
         // an uncaught exception ends the thread (code 1): a process would print it on its stderr
         this.spawnError = e
@@ -242,12 +244,12 @@ export class ActorProcess implements Peer {
       })
       worker.on("exit", (code) => {
         const mark = () => this.markExited(this.terminated ? null : code, this.terminated ? "SIGKILL" : null)
-        output === undefined ? mark() : output.whenEnded(mark, outputDrainMillis)
+        copied === undefined ? mark() : copied.whenEnded(mark, outputDrainMillis)
       })
       connection = fromPort(worker)
     } else {
       const proc = ChildProcess.spawn(command.command, command.args, {
-        stdio: options.prefixOutput === true ? ["inherit", "pipe", "pipe", "pipe"] : ["inherit", "inherit", "inherit", "pipe"],
+        stdio: output !== "inherit" ? ["inherit", "pipe", "pipe", "pipe"] : ["inherit", "inherit", "inherit", "pipe"],
         env: childEnv(env, spec),
         ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
         windowsHide: true
@@ -273,17 +275,17 @@ export class ActorProcess implements Peer {
           ;(proc.stderr as net.Socket | null)?.unref()
         }
       }
-      const output = proc.stdout !== null && proc.stderr !== null
-        ? prefixLines([[proc.stdout, process.stdout], [proc.stderr, process.stderr]], `[${options.name}@${proc.pid}] `)
+      const copied = proc.stdout !== null && proc.stderr !== null && output !== "inherit"
+        ? this.copyOutput(proc.stdout, proc.stderr, output, proc.pid ?? -1)
         : undefined
       proc.on("error", (e) => {
         this.spawnError = e
         if (proc.pid === undefined) this.markExited(null, null)
       })
       proc.on("exit", (code, signal) =>
-        output === undefined
+        copied === undefined
           ? this.markExited(code, signal)
-          : output.whenEnded(() => this.markExited(code, signal), outputDrainMillis))
+          : copied.whenEnded(() => this.markExited(code, signal), outputDrainMillis))
       connection = fromSocket(proc.stdio[3] as net.Socket)
     }
     this.id = { name: options.name, uid: options.uid, pid: this.host.pid }
@@ -301,6 +303,24 @@ export class ActorProcess implements Peer {
     this.caller = new Caller(this.link)
     this.link.wake = () => this.ref()
     track(this)
+  }
+
+  /**
+   * The actor's output, read from its pipes: each line led by `[name@pid] ` on this process's
+   * streams, or logged with the loggers of the fiber that spawned it (stdout at Info, stderr at
+   * Error), the lines of one burst (a stack trace) in one entry, annotated with the actor and the stream.
+   */
+  private copyOutput(stdout: Readable, stderr: Readable, mode: "prefixed" | "log", pid: number) {
+    const title = `${this.options.name}@${pid}`
+    if (mode === "prefixed") {
+      return copyLines([[stdout, prefixed(process.stdout, `[${title}] `)], [stderr, prefixed(process.stderr, `[${title}] `)]])
+    }
+    const log = (level: LogLevel.LogLevel, stream: string) =>
+      bursts((lines) =>
+        Runtime.runFork(this.runtime)(
+          Effect.logWithLevel(level, lines).pipe(Effect.annotateLogs({ actor: title, stream }))
+        ), outputQuietMillis)
+    return copyLines([[stdout, log(LogLevel.Info, "stdout")], [stderr, log(LogLevel.Error, "stderr")]])
   }
 
   get cancelAckTimeoutMillis(): number {

@@ -9,7 +9,7 @@ import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as LogLevel from "effect/LogLevel"
-import type * as Runtime from "effect/Runtime"
+import * as Runtime from "effect/Runtime"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
@@ -47,8 +47,8 @@ export interface Spec {
   readonly logLevel?: string | undefined
   /** its inspector, when it is debugged */
   readonly inspect?: InspectSpec | undefined
-  /** its stdout and stderr are pipes its parent reads to prefix each line */
-  readonly prefixedOutput?: true | undefined
+  /** its stdout and stderr are pipes its parent reads (to prefix or log each line) */
+  readonly pipedOutput?: true | undefined
 }
 
 export type { InspectSpec } from "./debug.js"
@@ -129,9 +129,11 @@ export const main = async (modules: Modules): Promise<void> => {
     limits: defaultLimits
   }, undefined)
   setProcessRuntime(tree)
-  // output its parent prefixes goes through a socket: written synchronously, so that what a process
+  tree.logRuntime = logRuntime
+  tree.logRuntimeGiven = true
+  // output its parent reads goes through a socket: written synchronously, so that what a process
   // prints just before it exits (`process.exit`, a crash) is never left in a queue
-  if (spec.prefixedOutput === true && !thread) {
+  if (spec.pipedOutput === true && !thread) {
     for (const stream of [process.stdout, process.stderr]) {
       ;(stream as unknown as { _handle?: { setBlocking?: (on: boolean) => void } })._handle?.setBlocking?.(true)
     }
@@ -186,7 +188,8 @@ export const main = async (modules: Modules): Promise<void> => {
   // plain handlers, the usual case, are served without waiting a turn of the event loop
   const plain = found.every(([, i]) => i.layer === undefined && !Effect.isEffect(i.handlers))
   const building = build(found, base as Context.Context<never>, scope)
-  const built = plain ? Effect.runSyncExit(building) : await Effect.runPromiseExit(building)
+  // built with the loggers that send to the parent: what a layer forks (a background fiber) logs there too
+  const built = plain ? Runtime.runSyncExit(logRuntime)(building) : await Runtime.runPromiseExit(logRuntime)(building)
   if (built._tag === "Failure") {
     const failure = Cause.failureOption(built.cause)
     if (failure._tag === "Some") bootFailed(failure.value.module, failure.value.message, failure.value.rendered, true)
@@ -203,6 +206,7 @@ export const main = async (modules: Modules): Promise<void> => {
   ) as Runtime.Runtime<Actor.CurrentActor>
   logRuntime = runtime as Runtime.Runtime<never>
   tree.logRuntime = logRuntime
+  tree.logRuntimeGiven = true
   const fns = built.value.fns
   // every actor also describes itself and its children for the tree view
   server.fns = new Map([...fns, ...inspectFns(tree, thread ? "thread" : "process")])

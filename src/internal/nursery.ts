@@ -58,7 +58,7 @@ export interface SpawnOptions extends Timings {
     readonly pauseOnStart?: boolean | undefined
     readonly keepOnCrash?: Duration.DurationInput | undefined
   } | undefined
-  readonly prefixOutput?: boolean | undefined
+  readonly output?: "inherit" | "prefixed" | "log" | undefined
   readonly modules: ReadonlyArray<Bundle.ModuleSpecifier>
   readonly external?: ReadonlyArray<string> | undefined
   readonly env?: Record<string, string | undefined> | undefined
@@ -618,7 +618,7 @@ const startProcess = (nursery: NurseryImpl, slot: ChildSlot): Effect.Effect<Acto
         method: options.spawnMethod,
         resourceLimits: options.resourceLimits,
         inspect: inspectOf(name, options),
-        prefixOutput: options.prefixOutput ?? process.env["EFFECT_TRACTOR_PREFIX_OUTPUT"] === "1",
+        output: options.output,
         tree: treeSpec(tree.settings),
         runtime: yield* Effect.runtime<never>()
       })

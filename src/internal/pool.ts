@@ -11,6 +11,7 @@ import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricKey from "effect/MetricKey"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -141,7 +142,8 @@ export class Pool {
    * in synchronous code is SIGKILLed when the short grace ends.
    */
   private readonly onStuck = (peer: Peer) => {
-    if (peer instanceof ActorProcess) Effect.runFork(peer.teardown({ graceMillis: this.options.killGraceMillis }))
+    // with the loggers of the fiber that spawned it: its escalations reach the application's logger
+    if (peer instanceof ActorProcess) Runtime.runFork(peer.runtime)(peer.teardown({ graceMillis: this.options.killGraceMillis }))
   }
 
   /**

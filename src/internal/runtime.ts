@@ -179,6 +179,8 @@ export class TreeRuntime {
 
   /** whose loggers write this runtime's own warnings (an actor's: its own runtime, logging to its parent) */
   logRuntime: Runtime.Runtime<never> | undefined
+  /** whether `logRuntime` was set by who made this runtime (an actor's, or `ActorRuntime.layer`'s) */
+  logRuntimeGiven = false
 
   warn(message: string): void {
     if (this.logRuntime !== undefined) return logWith(this.logRuntime, LogLevel.Warning, message)
@@ -232,12 +234,7 @@ export class TreeRuntime {
       )
     })
 
-  /**
-   * Starts accepting peers, once (later uses wait for the first): our Unix socket, our TCP port
-   * when the tree spans hosts, and in the root the registry, with the root registered in it.
-   * Returns where peers reach us.
-   */
-  readonly listen: Effect.Effect<ReadonlyArray<string>, ActorError.TransportClosed | ActorError.RegistryUnavailable> =
+  private readonly listenOnce: Effect.Effect<ReadonlyArray<string>, ActorError.TransportClosed | ActorError.RegistryUnavailable> =
     Effect.runSync(Effect.cached(
       Effect.gen(this, function*() {
         const registryAt = yield* this.startRegistry
@@ -260,6 +257,21 @@ export class TreeRuntime {
         return addresses
       })
     ))
+
+  /**
+   * Starts accepting peers, once (later uses wait for the first): our Unix socket, our TCP port
+   * when the tree spans hosts, and in the root the registry, with the root registered in it.
+   * Returns where peers reach us.
+   */
+  readonly listen: Effect.Effect<ReadonlyArray<string>, ActorError.TransportClosed | ActorError.RegistryUnavailable> =
+    Effect.zipRight(
+      // a root that no application runtime was given (one made by a first spawn) writes its
+      // warnings with the loggers of the fiber that last had it listen: the application's
+      Effect.map(Effect.runtime<never>(), (runtime) => {
+        if (!this.logRuntimeGiven) this.logRuntime = runtime
+      }),
+      this.listenOnce
+    )
 
   /** where peers reach us, once listening */
   addresses: ReadonlyArray<string> = []
@@ -551,6 +563,7 @@ export const scopedRoot = (options: RootOptions): Effect.Effect<TreeRuntime, nev
     )
     // the root's own warnings go through the application's loggers
     root.logRuntime = yield* Effect.runtime<never>()
+    root.logRuntimeGiven = true
     const serve = options.serve ?? []
     if (serve.length === 0) return root
     // the root's handlers, their layers and builders run with the application's services
