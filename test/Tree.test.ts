@@ -44,6 +44,9 @@ describe("the live tree", () => {
         assert.isAbove(topNode.rssMb, 5)
         assert.strictEqual(sideNode.pid, process.pid, "a thread actor is in this process")
         assert.strictEqual(sideNode.callsInFlight, 0)
+        // a thread's uptime is its own, not its process's
+        assert.isAbove(sideNode.uptimeMillis, 1000)
+        assert.isBelow(sideNode.uptimeMillis, tree.uptimeMillis - 50)
         // the chain below top
         const held1 = topNode.children[0]!
         const held0 = held1.children[0]!

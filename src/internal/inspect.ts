@@ -4,12 +4,19 @@
  * description taken anywhere covers the subtree below it. A child that does not answer in time is
  * listed with what its parent knows and why it is missing.
  */
+import * as WorkerThreads from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Actor from "../Actor.js"
 import { type ActorId, format } from "./actorId.js"
 import { codecOf } from "./codec.js"
 import type { Fns, ServedFn } from "./server.js"
+
+/**
+ * When this actor started, on the clock of `performance.now()`: a process's clock starts with it,
+ * a worker thread shares its process's, so a thread counts from when its code was loaded
+ */
+const startedAt = WorkerThreads.isMainThread ? 0 : performance.now()
 
 /** @internal one actor of the tree, with the actors below it */
 export interface TreeNode {
@@ -121,7 +128,7 @@ export const describe = (tree: TreeLike, kind: TreeNode["kind"], serving: () => 
       protocols: [...tree.server.fns.keys()].filter((p) => p !== InspectProtocol[Actor.ProtocolTypeId].name),
       addresses: tree.addresses,
       callsInFlight: serving(),
-      uptimeMillis: Math.round(performance.now()),
+      uptimeMillis: Math.round(performance.now() - startedAt),
       rssMb: round(process.memoryUsage.rss() / (1024 * 1024)),
       children
     }
