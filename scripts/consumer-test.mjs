@@ -48,7 +48,9 @@ try {
   const dev = pkg.devDependencies
   const install = run(app, npm, [
     "install", "--no-audit", "--no-fund", "--loglevel=error", tarball,
-    `effect@${dev.effect}`, `tsx@${dev.tsx}`, `typescript@${dev.typescript}`, `@types/node@${dev["@types/node"]}`
+    `effect@${dev.effect}`, `tsx@${dev.tsx}`, `typescript@${dev.typescript}`, `@types/node@${dev["@types/node"]}`,
+    // what the README's tracing setup uses
+    `@effect/opentelemetry@${dev["@effect/opentelemetry"]}`, `@effect/platform@${dev["@effect/platform"]}`
   ])
   if (!check(install.status === 0, `npm install of the tarball with effect@${dev.effect}`)) throw new Error(install.stderr)
   const installed = JSON.parse(readFileSync(join(app, "node_modules", "effect-tractor", "package.json"), "utf8"))
@@ -79,6 +81,12 @@ try {
     const problem = result.status === 0 ? outputProblem(output, result.stdout) : result.stderr
     check(problem === undefined, `node out/${output.name.replace(/\.ts$/, ".js")} prints what the README says${problem ? `\n${problem}` : ""}`)
   }
+  // the command line, installed as a bin
+  const bin = join(app, "node_modules", ".bin", "effect-tractor")
+  const tree = run(app, bin, ["tree"])
+  check(tree.status === 0 && /^(no actor processes on this host|root \d+: )/.test(tree.stdout), `npx effect-tractor tree runs: ${tree.stdout.split("\n")[0]}${tree.stderr}`)
+  const wrong = run(app, bin, ["trees"])
+  check(wrong.status === 2 && wrong.stderr.includes("usage: effect-tractor tree"), "npx effect-tractor with a wrong command prints its usage and exits with 2")
   const imported = run(app, process.execPath, ["out/exports.js"])
   check(imported.status === 0, `every export imports under plain node${imported.status ? `\n${imported.stderr}` : ""}`)
 

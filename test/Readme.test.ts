@@ -37,7 +37,7 @@ const run = (command: string, args: ReadonlyArray<string>) =>
 
 describe("README", () => {
   it("has its programs marked, each with the output it prints", () => {
-    assert.includeMembers(files.map((f) => f.name), ["primes.ts", "main.ts", "pool.ts", "layer.ts", "onefile.ts", "feed.ts", "find.ts", "supervise.ts", "greeter.ts", "greet.ts"])
+    assert.includeMembers(files.map((f) => f.name), ["primes.ts", "main.ts", "pool.ts", "layer.ts", "onefile.ts", "feed.ts", "find.ts", "supervise.ts", "greeter.ts", "greet.ts", "telemetry.ts", "checker.ts", "observe.ts"])
     for (const output of outputs) assert.include(files.map((f) => f.name), output.name)
   })
 
