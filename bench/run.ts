@@ -94,6 +94,7 @@ const tsx = (key: string, script: string, ...args: Array<string>): Job => ({
 const allJobs: Array<Job> = [
   tsx("echo-ours", "echo.ts", "ours", ...ECHO_COUNTS),
   tsx("echo-traced", "echo.ts", "traced", ...ECHO_COUNTS),
+  tsx("echo-otel", "echo.ts", "otel", ...ECHO_COUNTS),
   tsx("echo-raw", "echo.ts", "raw", ...ECHO_COUNTS),
   tsx("echo-uds", "echo.ts", "uds", ...ECHO_COUNTS),
   tsx("echo-tcp", "echo.ts", "tcp", ...ECHO_COUNTS),
@@ -321,6 +322,8 @@ const figures = {
   call_pipelined_per_s: med("echo-ours", F.pipe),
   traced_call_pipelined_per_s: med("echo-traced", F.pipe),
   traced_call_rtt_p50_us: med("echo-traced", F.p50),
+  otel_call_pipelined_per_s: med("echo-otel", F.pipe),
+  otel_call_rtt_p50_us: med("echo-otel", F.p50),
   raw_pipelined_per_s: med("echo-raw", F.pipe),
   uds_rtt_p50_us: med("echo-uds", F.p50),
   uds_pipelined_per_s: med("echo-uds", F.pipe),
@@ -525,6 +528,13 @@ if (JSON_OUT) {
       fmt(col("echo-traced", F.pipe), 0),
       `the same without spans ${fmt(col("echo-ours", F.pipe), 0)}`,
       fr(ratio(figures.traced_call_pipelined_per_s, figures.call_pipelined_per_s)),
+      "–"
+    ],
+    [
+      "pipelined, every call in an OpenTelemetry span (calls/s)",
+      fmt(col("echo-otel", F.pipe), 0),
+      `the same without spans ${fmt(col("echo-ours", F.pipe), 0)}`,
+      fr(ratio(figures.otel_call_pipelined_per_s, figures.call_pipelined_per_s)),
       "–"
     ],
     [

@@ -6,9 +6,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
+import * as Registry from "../src/Registry.ts"
 import { type SpanData, Traced, tracing } from "./fixtures/traced.ts"
 import { checkOrphansAfterEach, fixture } from "./utils/index.ts"
 
@@ -104,5 +106,24 @@ describe("tracing across processes", () => {
         assert.strictEqual(dialogServer.traceId, talking.traceId)
       })
     ).pipe(Effect.provide(root.layer))
+  })
+
+  it.live("a call through a portal found in the registry (a peer connection, not the parent's link) continues the trace too", () => {
+    const root = tracing("root")
+    return Nursery.open((nursery) =>
+      Effect.gen(function*() {
+        const child = yield* Nursery.spawn(nursery, "found", { modules })
+        const peer = Option.getOrThrow(yield* Registry.findActor("found"))
+        assert.notStrictEqual(peer, child, "a portal of its own, over a peer connection")
+        yield* Effect.withSpan(Portal.call(peer, Traced.hop, 0), "lookup")
+        const spans = [...root.finished(), ...yield* Portal.call(child, Traced.spans, undefined)]
+        const lookup = only(spans, "lookup", 0, process.pid)
+        const client = only(spans, "Traced.hop", CLIENT, process.pid)
+        assert.strictEqual(client.parentSpanId, lookup.spanId)
+        const server = only(spans, "Traced.hop", SERVER, child.actor.pid)
+        assert.strictEqual(server.parentSpanId, client.spanId)
+        assert.strictEqual(server.traceId, lookup.traceId)
+      })
+    ).pipe(Effect.scoped, Effect.provide(root.layer))
   })
 })

@@ -5,10 +5,12 @@
  *   - pipelined throughput: `pipeWarmup` unmeasured calls, then `pipe` calls, issued by 100
  *     concurrent callers (100 in flight).
  *
- * Usage: node --import tsx bench/scenarios/echo.ts <ours|traced|uds|tcp|raw|piscina> [warmup] [seq] [pipe] [pipeWarmup]
+ * Usage: node --import tsx bench/scenarios/echo.ts <ours|traced|otel|uds|tcp|raw|piscina> [warmup] [seq] [pipe] [pipeWarmup]
  *   ours     Portal.call on a warm actor (Nursery.spawn of bench/actors/echo.ts), over the parent's link
  *   traced   the same, every call made inside a span (Effect's own tracer): a client span per call
  *            here and a server span in the actor
+ *   otel     the same with OpenTelemetry's tracer here (@effect/opentelemetry over the SDK's
+ *            BasicTracerProvider, a batch span processor, an exporter that drops what it gets)
  *   uds      the same actor through a portal from Registry.findActor: a peer connection over a Unix
  *            socket; also times findActor (registry lookup + connect + handshake): the first one,
  *            the p50 over new connections, and one that shares the open connection
@@ -187,8 +189,8 @@ const measurePromise = async (t: Transport): Promise<Result> => {
 
 const measureOurs = async (
   via: "parent" | "uds" | "tcp",
-  /** every call made inside a span (Effect's own tracer): a client span here, a server span there */
-  traced = false
+  /** every call made inside a span (Effect's own tracer, or OpenTelemetry's): a client span here, a server span there */
+  traced: false | "effect" | "otel" = false
 ): Promise<Result & { readonly findFirstMs?: number | undefined; readonly findMs?: number; readonly findAgainMs?: number | undefined }> => {
   // imported here so that the baselines' processes do not load effect
   const [Effect, Option, Nursery, Portal, Registry, TreeRuntime, { echoModule }, { BenchEcho }] = await Promise.all([
@@ -215,8 +217,13 @@ const measureOurs = async (
     here === undefined ? effect : Effect.provideService(effect, TreeRuntime.ActorRuntimeTag, here)
   const fromThere = <A, E, R>(effect: import("effect/Effect").Effect<A, E, R>) =>
     there === undefined ? effect : Effect.provideService(effect, TreeRuntime.ActorRuntimeTag, there)
-  const inSpan = <A, E, R>(effect: import("effect/Effect").Effect<A, E, R>) =>
-    traced ? Effect.withSpan(effect, "bench") : effect
+  const otel = traced === "otel" ? await otelTracer() : undefined
+  const inSpan = <A, E, R>(effect: import("effect/Effect").Effect<A, E, R>): import("effect/Effect").Effect<A, E, R> =>
+    traced === false
+      ? effect
+      : otel === undefined
+      ? Effect.withSpan(effect, "bench")
+      : Effect.provide(Effect.withSpan(effect, "bench"), otel)
   return Effect.runPromise(inTree(Effect.scoped(Nursery.open((nursery) =>
   inSpan(Effect.gen(function*() {
     const child = yield* Nursery.spawn(nursery, "bench_echo", {
@@ -321,10 +328,27 @@ const freePort = () =>
     })
   })
 
+/** OpenTelemetry's tracer as an Effect layer: spans batched, then dropped (the cost of recording, not of a network) */
+const otelTracer = async () => {
+  const [Layer, OtelTracer, OtelResource, { BasicTracerProvider, BatchSpanProcessor }] = await Promise.all([
+    import("effect/Layer"),
+    import("@effect/opentelemetry/Tracer"),
+    import("@effect/opentelemetry/Resource"),
+    import("@opentelemetry/sdk-trace-base")
+  ])
+  const drop = { export: (_spans: unknown, done: (result: { code: number }) => void) => done({ code: 0 }), shutdown: async () => {} }
+  return OtelTracer.layer.pipe(
+    Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(drop)] }))),
+    Layer.provide(OtelResource.layer({ serviceName: "bench" }))
+  )
+}
+
 const result: Result = variant === "ours"
   ? await measureOurs("parent")
   : variant === "traced"
-  ? await measureOurs("parent", true)
+  ? await measureOurs("parent", "effect")
+  : variant === "otel"
+  ? await measureOurs("parent", "otel")
   : variant === "uds"
   ? await measureOurs("uds")
   : variant === "tcp"
@@ -334,7 +358,7 @@ const result: Result = variant === "ours"
   : variant === "piscina"
   ? await measurePromise(piscina())
   : (() => {
-    throw new Error(`unknown variant ${variant}: ours | traced | uds | tcp | raw | piscina`)
+    throw new Error(`unknown variant ${variant}: ours | traced | otel | uds | tcp | raw | piscina`)
   })()
 
 emit({ variant, warmup: WARMUP, seq: SEQ, pipe: PIPE, pipeWarmup: PIPE_WARMUP, inflight: INFLIGHT, ...result })
