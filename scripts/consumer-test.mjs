@@ -52,7 +52,7 @@ try {
     // what the README's tracing setup uses
     `@effect/opentelemetry@${dev["@effect/opentelemetry"]}`, `@effect/platform@${dev["@effect/platform"]}`,
     // the optional peers of effect-tractor/Cluster
-    ...["@effect/cluster", "@effect/rpc", "@effect/sql", "@effect/workflow", "@effect/experimental"].map((p) => `${p}@${dev[p]}`)
+    ...["@effect/cluster", "@effect/platform-node", "@effect/rpc", "@effect/sql", "@effect/workflow", "@effect/experimental"].map((p) => `${p}@${dev[p]}`)
   ])
   if (!check(install.status === 0, `npm install of the tarball with effect@${dev.effect}`)) throw new Error(install.stderr)
   const installed = JSON.parse(readFileSync(join(app, "node_modules", "effect-tractor", "package.json"), "utf8"))

@@ -3,21 +3,27 @@
  * persisted messages, addressing by entity id across runners), each active entity backed by an
  * actor process of its own, or by a worker pool of its runner.
  *
- * `@effect/cluster`, `@effect/rpc` and `@effect/sql` are optional peer dependencies: only this
- * entry point needs them.
+ * `@effect/cluster`, `@effect/rpc`, `@effect/sql` and `@effect/platform-node` are optional peer
+ * dependencies: only this entry point needs them.
  *
  * @since 0.1.0
  */
+import * as Net from "node:net"
 import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
+import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import type * as Sharding from "@effect/cluster/Sharding"
+import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as Rpc from "@effect/rpc/Rpc"
 import * as RpcGroup from "@effect/rpc/RpcGroup"
 import type * as RpcSchema from "@effect/rpc/RpcSchema"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Actor from "./Actor.js"
 import * as ActorError from "./ActorError.js"
@@ -286,3 +292,99 @@ export const toLayer = <Type extends string, R extends Rpc.Any>(
     entityOptions
   ) as Layer.Layer<never, never, Sharding.Sharding>
 }
+
+/**
+ * The protocol every runner actor serves (`Cluster.runner`): where it listens for other runners.
+ *
+ * @example
+ * ```ts
+ * import * as Cluster from "effect-tractor/Cluster"
+ * import * as Portal from "effect-tractor/Portal"
+ *
+ * declare const runner: Portal.Portal
+ * const where = Portal.call(runner, Cluster.RunnerProtocol.address, undefined)
+ * ```
+ * @since 0.1.0
+ * @category runners
+ */
+export const RunnerProtocol = Actor.protocol("effect-tractor/ClusterRunner", {
+  /** `host:port` of the runner's socket */
+  address: Actor.fn({ success: Schema.String })
+})
+
+class RunnerAddressOf extends Context.Tag("effect-tractor/Cluster/RunnerAddressOf")<RunnerAddressOf, string>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace runner {
+  /**
+   * @since 0.1.0
+   */
+  export interface Options<E, R> {
+    /** The entity layers the runner hosts (`Cluster.toLayer`), merged. */
+    readonly entities: Layer.Layer<never, E, R | Sharding.Sharding>
+    /** The store the runners share (SQLite for one host, Postgres for several): a `SqlClient` layer. */
+    readonly sql: Layer.Layer<SqlClient.SqlClient, unknown>
+    /** Sharding settings; they must be the same on every runner and client of the cluster. */
+    readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+    /** The host other runners reach this one at (default 127.0.0.1), and its port (default: a free one). */
+    readonly host?: string | undefined
+    readonly port?: number | undefined
+  }
+}
+
+/**
+ * A cluster runner as an actor: the implementation an actor module exports so that the actor that
+ * enables it hosts the given entities, on a socket runner (`@effect/platform-node`'s
+ * `NodeClusterSocket`) with the shared SQL store. Its entities' actors are its children; when it
+ * ends (however it ends), they go with it and the cluster moves their shards to the runners left.
+ * A root spawning N of these is a local cluster in one command.
+ *
+ * @example
+ * ```ts
+ * import * as Actor from "effect-tractor/Actor"
+ * import * as Cluster from "effect-tractor/Cluster"
+ * import * as LibsqlClient from "@effect/sql-libsql/LibsqlClient"
+ * import * as Schema from "effect/Schema"
+ *
+ * const Counter = Actor.protocol("Counter", { add: Actor.fn({ payload: Schema.Number, success: Schema.Number }) })
+ * const CounterEntity = Cluster.entity(Counter)
+ *
+ * // runner.ts: spawn actors that enable this module, one per runner
+ * export const Runner = Cluster.runner({
+ *   entities: Cluster.toLayer(CounterEntity, { modules: [new URL("./counter.js", import.meta.url)] }),
+ *   sql: LibsqlClient.layer({ url: "file:cluster.db", intMode: "bigint" })
+ * })
+ * ```
+ * @since 0.1.0
+ * @category runners
+ */
+export const runner = <E, R>(options: runner.Options<E, R>): Actor.Implementation<typeof RunnerProtocol> => {
+  const host = options.host ?? "127.0.0.1"
+  const layer = Layer.unwrapEffect(Effect.map(
+    options.port !== undefined ? Effect.succeed(options.port) : freePort(host),
+    (port) =>
+      options.entities.pipe(
+        Layer.provideMerge(NodeClusterSocket.layer({
+          storage: "sql",
+          shardingConfig: { ...options.shardingConfig, runnerAddress: Option.some(RunnerAddress.make(host, port)) }
+        })),
+        Layer.provide(options.sql),
+        Layer.merge(Layer.succeed(RunnerAddressOf, `${host}:${port}`))
+      )
+  ))
+  return Actor.serve(
+    RunnerProtocol,
+    Effect.map(RunnerAddressOf, (address) => Actor.handlers(RunnerProtocol, { address: () => Effect.succeed(address) }))
+  ).pipe(Actor.provide(layer as Layer.Layer<RunnerAddressOf, unknown>)) as Actor.Implementation<typeof RunnerProtocol>
+}
+
+/** a port of `host` free now (the runner registers its address before it listens) */
+const freePort = (host: string) =>
+  Effect.async<number, never>((resume) => {
+    const probe = Net.createServer().listen(0, host, () => {
+      const { port } = probe.address() as Net.AddressInfo
+      probe.close(() => resume(Effect.succeed(port)))
+    })
+  })

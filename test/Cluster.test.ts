@@ -17,12 +17,11 @@ import * as Stream from "effect/Stream"
 import * as Actor from "../src/Actor.ts"
 import * as ActorError from "../src/ActorError.ts"
 import * as Cluster from "../src/Cluster.ts"
-import { Counter } from "./fixtures/cluster/counter.ts"
+import { Counter, CounterEntity } from "./fixtures/cluster/counter.ts"
 import { checkOrphansAfterEach, descendants, fixture, tempDir, titleOf } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
-const CounterEntity = Cluster.entity(Counter, { deposit: { persisted: true, primaryKey: (p) => p.id } })
 
 /** one runner in this process, its store a fresh SQLite file */
 const runner = (options: { readonly maxIdleTime?: Duration.DurationInput } = {}) =>
@@ -90,6 +89,24 @@ describe("Cluster on one runner", () => {
       assert.deepStrictEqual([first, again, other], [1, 1, 2])
       assert.strictEqual((yield* client("bank").add(0)).total, 10, "the duplicate added nothing")
     }).pipe(Effect.provide(runner())))
+})
+
+describe("Cluster on one runner, pool mode", () => {
+  it.live("the runner's entities share one worker pool: no actor per entity, every call on one of the pool's workers", () =>
+    Effect.gen(function*() {
+      const client = yield* CounterEntity.client
+      const pids = yield* Effect.forEach(["p", "q", "r", "s"], (id) => Effect.map(client(id).add(1), (a) => a.pid), { concurrency: 4 })
+      const workers = descendants().filter((pid) => titleOf(pid)?.startsWith("worker_"))
+      assert.strictEqual(workers.length, 2, "the pool's two workers")
+      assert.isTrue(pids.every((pid) => workers.includes(pid)), `${pids} ran on ${workers}`)
+      assert.deepStrictEqual(["p", "q", "r", "s"].flatMap(actorsOf), [], "no actor of its own per entity")
+    }).pipe(Effect.provide(
+      Cluster.toLayer(CounterEntity, { mode: "pool", size: 2, modules: [fixture("cluster/counter.ts")] }).pipe(
+        Layer.provideMerge(SingleRunner.layer({ runnerStorage: "sql" })),
+        Layer.provide(LibsqlClient.layer({ url: `file:${Path.join(tempDir("effect-tractor-cluster-"), "cluster.db")}`, intMode: "bigint" })),
+        Layer.orDie
+      )
+    )))
 })
 
 describe("Cluster.entity refuses what has no cluster counterpart, saying what to do", () => {
