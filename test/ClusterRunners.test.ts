@@ -25,29 +25,34 @@ const ids = Array.from({ length: 12 }, (_, i) => `e${i}`)
 
 const missing = postgresMissing()
 
+/** a runner actor on the Postgres at `url`: a runner that dies is the cluster's to fail over, not the tree's to restart */
+const spawnRunner = (nursery: Nursery.Nursery, name: string, url: string) =>
+  Nursery.spawn(nursery, name, {
+    modules: [fixture("cluster/runner.ts")],
+    external: ["@libsql/client", "libsql", "pg"],
+    env: { CLUSTER_PG_URL: url },
+    restart: "temporary",
+    readyTimeout: "60 seconds"
+  })
+
+/** this process as a client of the cluster on the Postgres at `url` (it hosts no shard) */
+const clientOf = (url: string) =>
+  NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: fastSharding }).pipe(
+    Layer.provideMerge(PgClient.layer({ url: Redacted.make(url) })),
+    Layer.orDie
+  )
+
 describe.skipIf(missing !== undefined)("a local cluster: runners as actors, on Postgres", () => {
   it.live("entities spread over two runners; SIGKILL one: the survivor answers for all within the lease, nothing of the dead runner is left", () => {
     let addresses: ReadonlyArray<string> = []
     return Effect.gen(function*() {
       const url = yield* postgres
-      const client = NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: fastSharding }).pipe(
-        Layer.provideMerge(PgClient.layer({ url: Redacted.make(url) })),
-        Layer.orDie
-      )
+      const client = clientOf(url)
       yield* Effect.gen(function*() {
       yield* Nursery.open((nursery) =>
         Effect.gen(function*() {
           const runners = yield* Effect.all(
-            ["runner_0", "runner_1"].map((name) =>
-              Nursery.spawn(nursery, name, {
-                modules: [fixture("cluster/runner.ts")],
-                external: ["@libsql/client", "libsql", "pg"],
-                env: { CLUSTER_PG_URL: url },
-                // a runner that dies is the cluster's to fail over, not the tree's to restart
-                restart: "temporary",
-                readyTimeout: "60 seconds"
-              })
-            ),
+            ["runner_0", "runner_1"].map((name) => spawnRunner(nursery, name, url)),
             { concurrency: "unbounded" }
           )
           const [r0, r1] = runners as [Portal.Portal, Portal.Portal]
@@ -105,6 +110,35 @@ describe.skipIf(missing !== undefined)("a local cluster: runners as actors, on P
       }).pipe(Effect.provide(client))
     }).pipe(Effect.scoped)
   }, 90_000)
+})
+
+describe.skipIf(missing !== undefined)("persisted messages on a local cluster, on Postgres", () => {
+  it.live("one sent while no runner is alive is delivered once a runner starts; the runner leaves the runners table as it ends", () =>
+    Effect.gen(function*() {
+      const url = yield* postgres
+      yield* Effect.gen(function*() {
+        const make = yield* CounterEntity.client
+        // no runner yet: the message waits in the store
+        yield* make("late").deposit({ id: "while-nobody-runs", n: 7 }, { discard: true })
+        const sql = yield* SqlClient.SqlClient
+        const waiting = yield* sql<{ n: number }>`select count(*)::int as n from cluster_messages`
+        assert.strictEqual(waiting[0]!.n, 1, "saved before any runner exists")
+        yield* Nursery.open((nursery) =>
+          Effect.gen(function*() {
+            yield* spawnRunner(nursery, "runner_late", url)
+            // delivered: the entity's actor ran it (its total holds the 7) within a few polls
+            const total = yield* make("late").add(0).pipe(
+              Effect.map((a) => a.total),
+              Effect.filterOrFail((t) => t === 7),
+              Effect.retry({ schedule: Schedule.spaced("250 millis"), times: 40 })
+            )
+            assert.strictEqual(total, 7)
+          })
+        )
+        const runners = yield* sql<{ n: number }>`select count(*)::int as n from cluster_runners`
+        assert.strictEqual(runners[0]!.n, 0, "a runner that ended unregistered")
+      }).pipe(Effect.provide(clientOf(url)))
+    }).pipe(Effect.scoped), 90_000)
 })
 
 describe.skipIf(missing === undefined)("a local cluster on Postgres: skipped here", () => {
