@@ -95,6 +95,7 @@ const allJobs: Array<Job> = [
   tsx("echo-ours", "echo.ts", "ours", ...ECHO_COUNTS),
   tsx("echo-traced", "echo.ts", "traced", ...ECHO_COUNTS),
   tsx("echo-otel", "echo.ts", "otel", ...ECHO_COUNTS),
+  tsx("cluster", "cluster.ts", ...(QUICK ? ["100", "500"] : ["300", "2000"])),
   tsx("echo-raw", "echo.ts", "raw", ...ECHO_COUNTS),
   tsx("echo-uds", "echo.ts", "uds", ...ECHO_COUNTS),
   tsx("echo-tcp", "echo.ts", "tcp", ...ECHO_COUNTS),
@@ -324,6 +325,9 @@ const figures = {
   traced_call_rtt_p50_us: med("echo-traced", F.p50),
   otel_call_pipelined_per_s: med("echo-otel", F.pipe),
   otel_call_rtt_p50_us: med("echo-otel", F.p50),
+  cluster_direct_call_p50_us: med("cluster", (s) => s["direct"]?.p50us),
+  cluster_plain_entity_call_p50_us: med("cluster", (s) => s["plain"]?.p50us),
+  cluster_bridge_entity_call_p50_us: med("cluster", (s) => s["bridge"]?.p50us),
   raw_pipelined_per_s: med("echo-raw", F.pipe),
   uds_rtt_p50_us: med("echo-uds", F.p50),
   uds_pipelined_per_s: med("echo-uds", F.pipe),
@@ -535,6 +539,13 @@ if (JSON_OUT) {
       fmt(col("echo-otel", F.pipe), 0),
       `the same without spans ${fmt(col("echo-ours", F.pipe), 0)}`,
       fr(ratio(figures.otel_call_pipelined_per_s, figures.call_pipelined_per_s)),
+      "–"
+    ],
+    [
+      "entity call p50 through the cluster bridge, one runner in process (µs)",
+      fmt(col("cluster", (s) => s["bridge"]?.p50us), 0),
+      `plain entity ${fmt(col("cluster", (s) => s["plain"]?.p50us), 0)}, direct portal ${fmt(col("cluster", (s) => s["direct"]?.p50us), 0)}`,
+      fr(ratio(figures.cluster_bridge_entity_call_p50_us, figures.cluster_plain_entity_call_p50_us)),
       "–"
     ],
     [
