@@ -3,10 +3,12 @@
  * checks its output, its exit code, and that no process of its tree outlives it.
  */
 import * as Os from "node:os"
+import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { assertClean, assertGone, runExample } from "./utils/examples.ts"
-import { checkOrphansAfterEach } from "./utils/index.ts"
+import { assertClean, assertGone, runExample, runProgram } from "./utils/examples.ts"
+import { checkOrphansAfterEach, tempDir } from "./utils/index.ts"
+import { postgres, postgresMissing } from "./utils/postgres.ts"
 
 checkOrphansAfterEach()
 
@@ -147,4 +149,32 @@ describe("examples/supervision", () => {
       yield* assertClean(run)
       assert.deepStrictEqual(run.lines, [...quotes("Joe Armstrong"), ...quotes("Joe Armstrong")])
     }))
+})
+
+describe("examples/cluster", () => {
+  const check = (lines: ReadonlyArray<string>, runners: ReadonlyArray<string>) => {
+    const ours = lines.filter((l) => /^(runner_\d|Jobs )/.test(l))
+    assert.deepStrictEqual(ours.filter((l) => l.startsWith("runner_")).map((l) => l.split(" ")[0]), runners)
+    const jobs = ours.filter((l) => l.startsWith("Jobs ") && !l.includes("again"))
+    assert.strictEqual(jobs.length, 6)
+    for (const line of jobs) assert.match(line, /^Jobs [a-f]: 2262 primes below 20000, in runner_\d$/)
+    assert.deepStrictEqual(new Set(jobs.map((l) => l.split(" in ")[1])).size <= runners.length, true)
+    assert.include(ours, "Jobs a again: 168 primes below 1000, job 2 of the same actor: true")
+  }
+
+  it.live("on SQLite: one runner actor hosts six entities, each with its actor; all reaped", () =>
+    Effect.gen(function*() {
+      const run = yield* runProgram("examples/cluster/main.ts", { env: { CLUSTER_DB: Path.join(tempDir("effect-tractor-cluster-"), "c.db") } })
+      yield* assertClean(run)
+      check(run.lines, ["runner_0"])
+      assert.isAtLeast(run.tree.length, 7, "the runner and the entities' actors")
+    }), 60_000)
+
+  it.live.skipIf(postgresMissing() !== undefined)("on Postgres: two runner actors share the entities", () =>
+    Effect.gen(function*() {
+      const url = yield* postgres
+      const run = yield* runProgram("examples/cluster/main.ts", { env: { CLUSTER_PG_URL: url } })
+      yield* assertClean(run)
+      check(run.lines, ["runner_0", "runner_1"])
+    }).pipe(Effect.scoped), 60_000)
 })
