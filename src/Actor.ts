@@ -253,7 +253,15 @@ export declare namespace DialogSpec {
  */
 export type AnySpec = FnSpec.Any | StreamSpec.Any | DialogSpec.Any
 
-interface Bound<Protocol extends string, Name extends string> {
+/**
+ * What binding a function to its protocol adds: the protocol's name and the function's. Exported
+ * so that a value whose type mentions a protocol's functions (a cluster entity, a client) can be
+ * exported from a module that emits declarations.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Bound<Protocol extends string, Name extends string> {
   readonly [FnTypeId]: FnTypeId
   readonly protocol: Protocol
   readonly name: Name
