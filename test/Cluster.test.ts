@@ -4,6 +4,7 @@
  * under a call as a typed error, persisted messages deduplicated by primary key.
  */
 import * as Path from "node:path"
+import type * as Sharding from "@effect/cluster/Sharding"
 import * as SingleRunner from "@effect/cluster/SingleRunner"
 import * as LibsqlClient from "@effect/sql-libsql/LibsqlClient"
 import { assert, describe, it } from "@effect/vitest"
@@ -23,17 +24,21 @@ import { checkOrphansAfterEach, descendants, fixture, tempDir, titleOf } from ".
 checkOrphansAfterEach()
 
 
-/** one runner in this process, its store a fresh SQLite file */
-const runner = (options: { readonly maxIdleTime?: Duration.DurationInput } = {}) =>
-  Cluster.toLayer(CounterEntity, {
-    modules: [fixture("cluster/counter.ts")],
-    maxIdleTime: options.maxIdleTime ?? "1 minute"
-  }).pipe(
+/** one runner in this process hosting `entities`, its store a fresh SQLite file */
+const singleRunner = <E>(entities: Layer.Layer<never, E, Sharding.Sharding>) =>
+  entities.pipe(
     Layer.provideMerge(SingleRunner.layer({ runnerStorage: "sql", shardingConfig: { entityMessagePollInterval: "200 millis" } })),
     // the cluster keeps 64-bit ids: read as bigints (as numbers, libsql refuses them)
     Layer.provide(LibsqlClient.layer({ url: `file:${Path.join(tempDir("effect-tractor-cluster-"), "cluster.db")}`, intMode: "bigint" })),
     Layer.orDie
   )
+
+/** the Counter entity, an actor per active entity, on one runner */
+const runner = (options: { readonly maxIdleTime?: Duration.DurationInput } = {}) =>
+  singleRunner(Cluster.toLayer(CounterEntity, {
+    modules: [fixture("cluster/counter.ts")],
+    maxIdleTime: options.maxIdleTime ?? "1 minute"
+  }))
 
 /** the actor processes of this test process named for the entity `id` */
 const actorsOf = (id: string) => descendants().filter((pid) => titleOf(pid)?.startsWith(`Counter-${id}@`))
@@ -101,11 +106,7 @@ describe("Cluster on one runner, pool mode", () => {
       assert.isTrue(pids.every((pid) => workers.includes(pid)), `${pids} ran on ${workers}`)
       assert.deepStrictEqual(["p", "q", "r", "s"].flatMap(actorsOf), [], "no actor of its own per entity")
     }).pipe(Effect.provide(
-      Cluster.toLayer(CounterEntity, { mode: "pool", size: 2, modules: [fixture("cluster/counter.ts")] }).pipe(
-        Layer.provideMerge(SingleRunner.layer({ runnerStorage: "sql" })),
-        Layer.provide(LibsqlClient.layer({ url: `file:${Path.join(tempDir("effect-tractor-cluster-"), "cluster.db")}`, intMode: "bigint" })),
-        Layer.orDie
-      )
+      singleRunner(Cluster.toLayer(CounterEntity, { mode: "pool", size: 2, modules: [fixture("cluster/counter.ts")] }))
     )))
 })
 

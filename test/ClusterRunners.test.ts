@@ -49,64 +49,64 @@ describe.skipIf(missing !== undefined)("a local cluster: runners as actors, on P
       const url = yield* postgres
       const client = clientOf(url)
       yield* Effect.gen(function*() {
-      yield* Nursery.open((nursery) =>
-        Effect.gen(function*() {
-          const runners = yield* Effect.all(
-            ["runner_0", "runner_1"].map((name) => spawnRunner(nursery, name, url)),
-            { concurrency: "unbounded" }
-          )
-          const [r0, r1] = runners as [Portal.Portal, Portal.Portal]
-          addresses = yield* Effect.forEach(runners, (r) => Portal.call(r, Cluster.RunnerProtocol.address, undefined))
-          assert.strictEqual(new Set(addresses).size, 2)
-          const make = yield* CounterEntity.client
-          const under = (runner: Portal.Portal) => new Set(descendants(runner.actor.pid))
-          // every entity answers, from an actor below one of the runners, once the shards have
-          // settled (the runner that started first held them all, and hands some over as the
-          // other joins): two rounds in a row from the same actors
-          const round = Effect.forEach(ids, (id) => make(id).add(1), { concurrency: 4 })
-          let placed = yield* round
-          for (let i = 0; i < 40; i++) {
-            const next = yield* round
-            const same = next.every((p, j) => p.pid === placed[j]!.pid && (under(r0).has(p.pid) || under(r1).has(p.pid)))
-            placed = next
-            if (same) break
-            yield* Effect.sleep("250 millis")
-          }
-          const on0 = placed.filter((p) => under(r0).has(p.pid)).length
-          const on1 = placed.filter((p) => under(r1).has(p.pid)).length
-          assert.strictEqual(on0 + on1, ids.length, "every entity's actor is a child of a runner")
-          assert.isAbove(on0, 0, "runner_0 hosts some")
-          assert.isAbove(on1, 0, "runner_1 hosts some")
-          // state between calls
-          const again = yield* make("e0").add(1)
-          assert.strictEqual(again.total, placed[0]!.total + 1)
+        yield* Nursery.open((nursery) =>
+          Effect.gen(function*() {
+            const runners = yield* Effect.all(
+              ["runner_0", "runner_1"].map((name) => spawnRunner(nursery, name, url)),
+              { concurrency: "unbounded" }
+            )
+            const [r0, r1] = runners as [Portal.Portal, Portal.Portal]
+            addresses = yield* Effect.forEach(runners, (r) => Portal.call(r, Cluster.RunnerProtocol.address, undefined))
+            assert.strictEqual(new Set(addresses).size, 2)
+            const make = yield* CounterEntity.client
+            const under = (runner: Portal.Portal) => new Set(descendants(runner.actor.pid))
+            // every entity answers, from an actor below one of the runners, once the shards have
+            // settled (the runner that started first held them all, and hands some over as the
+            // other joins): two rounds in a row from the same actors
+            const round = Effect.forEach(ids, (id) => make(id).add(1), { concurrency: 4 })
+            let placed = yield* round
+            for (let i = 0; i < 40; i++) {
+              const next = yield* round
+              const same = next.every((p, j) => p.pid === placed[j]!.pid && (under(r0).has(p.pid) || under(r1).has(p.pid)))
+              placed = next
+              if (same) break
+              yield* Effect.sleep("250 millis")
+            }
+            const on0 = placed.filter((p) => under(r0).has(p.pid)).length
+            const on1 = placed.filter((p) => under(r1).has(p.pid)).length
+            assert.strictEqual(on0 + on1, ids.length, "every entity's actor is a child of a runner")
+            assert.isAbove(on0, 0, "runner_0 hosts some")
+            assert.isAbove(on1, 0, "runner_1 hosts some")
+            // state between calls
+            const again = yield* make("e0").add(1)
+            assert.strictEqual(again.total, placed[0]!.total + 1)
 
-          const dead = [...under(r1)]
-          const killedAt = Date.now()
-          process.kill(r1.actor.pid, "SIGKILL")
-          // a call that was on its way to the dead runner may fail (cluster's delivery of a message
-          // that is not persisted is at most once): the caller tries again, as a client would
-          let retried = 0
-          const after = yield* Effect.forEach(ids, (id) =>
-            make(id).add(1).pipe(
-              Effect.sandbox,
-              Effect.tapError(() => Effect.sync(() => retried++)),
-              Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 50 }),
-              Effect.unsandbox
-            ), { concurrency: 4 })
-          const failover = Date.now() - killedAt
-          assert.isTrue(after.every((p) => under(r0).has(p.pid)), "the survivor answers for every entity")
-          // lease (3 s) + refresh (1 s) + 1 s
-          assert.isBelow(failover, 5000, `failover took ${failover} ms`)
-          yield* Effect.sleep("500 millis")
-          assert.deepStrictEqual(dead.filter(isAlive), [], "no actor of the dead runner is left")
-        })
-      )
-      // the survivor unregistered as it ended (a runner killed with SIGKILL cannot: its row stays,
-      // marked unhealthy by the others)
-      const sqlClient = yield* SqlClient.SqlClient
-      const rows = yield* sqlClient<{ address: string }>`select address from cluster_runners`
-      assert.notInclude(rows.map((r) => r.address).join(), addresses[0]!.split(":")[1]!, JSON.stringify(rows))
+            const dead = [...under(r1)]
+            const killedAt = Date.now()
+            process.kill(r1.actor.pid, "SIGKILL")
+            // a call that was on its way to the dead runner may fail (cluster's delivery of a message
+            // that is not persisted is at most once): the caller tries again, as a client would
+            let retried = 0
+            const after = yield* Effect.forEach(ids, (id) =>
+              make(id).add(1).pipe(
+                Effect.sandbox,
+                Effect.tapError(() => Effect.sync(() => retried++)),
+                Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 50 }),
+                Effect.unsandbox
+              ), { concurrency: 4 })
+            const failover = Date.now() - killedAt
+            assert.isTrue(after.every((p) => under(r0).has(p.pid)), "the survivor answers for every entity")
+            // lease (3 s) + refresh (1 s) + 1 s
+            assert.isBelow(failover, 5000, `failover took ${failover} ms`)
+            yield* Effect.sleep("500 millis")
+            assert.deepStrictEqual(dead.filter(isAlive), [], "no actor of the dead runner is left")
+          })
+        )
+        // the survivor unregistered as it ended (a runner killed with SIGKILL cannot: its row stays,
+        // marked unhealthy by the others)
+        const sqlClient = yield* SqlClient.SqlClient
+        const rows = yield* sqlClient<{ address: string }>`select address from cluster_runners`
+        assert.notInclude(rows.map((r) => r.address).join(), addresses[0]!.split(":")[1]!, JSON.stringify(rows))
       }).pipe(Effect.provide(client))
     }).pipe(Effect.scoped)
   }, 90_000)

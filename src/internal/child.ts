@@ -129,8 +129,7 @@ export const main = async (modules: Modules): Promise<void> => {
     limits: defaultLimits
   }, undefined)
   setProcessRuntime(tree)
-  tree.logRuntime = logRuntime
-  tree.logRuntimeGiven = true
+  tree.giveLogRuntime(logRuntime)
   // output its parent reads goes through a socket: written synchronously, so that what a process
   // prints just before it exits (`process.exit`, a crash) is never left in a queue
   if (spec.pipedOutput === true && !thread) {
@@ -205,8 +204,7 @@ export const main = async (modules: Modules): Promise<void> => {
     spec.logLevel
   ) as Runtime.Runtime<Actor.CurrentActor>
   logRuntime = runtime as Runtime.Runtime<never>
-  tree.logRuntime = logRuntime
-  tree.logRuntimeGiven = true
+  tree.giveLogRuntime(logRuntime)
   const fns = built.value.fns
   // every actor also describes itself and its children for the tree view
   server.fns = new Map([...fns, ...inspectFns(tree, thread ? "thread" : "process")])

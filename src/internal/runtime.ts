@@ -180,7 +180,13 @@ export class TreeRuntime {
   /** whose loggers write this runtime's own warnings (an actor's: its own runtime, logging to its parent) */
   logRuntime: Runtime.Runtime<never> | undefined
   /** whether `logRuntime` was set by who made this runtime (an actor's, or `ActorRuntime.layer`'s) */
-  logRuntimeGiven = false
+  private logRuntimeGiven = false
+
+  /** Who made this runtime says whose loggers write its warnings: `listen` no longer picks them. */
+  giveLogRuntime(runtime: Runtime.Runtime<never>): void {
+    this.logRuntime = runtime
+    this.logRuntimeGiven = true
+  }
 
   warn(message: string): void {
     if (this.logRuntime !== undefined) return logWith(this.logRuntime, LogLevel.Warning, message)
@@ -397,7 +403,8 @@ export class TreeRuntime {
   /** In a root, the registry is decided (served or joined) before its first use. */
   private ready(): Effect.Effect<void, ActorError.RegistryUnavailable> {
     if (this.parent !== undefined) return Effect.void
-    return Effect.asVoid(Effect.catchTag(this.listen, "TransportClosed", (e) => Effect.fail(this.unavailable(e.message))))
+    // not `listen`: a registry lookup is no reason to take the caller's loggers for the root's warnings
+    return Effect.asVoid(Effect.catchTag(this.listenOnce, "TransportClosed", (e) => Effect.fail(this.unavailable(e.message))))
   }
 
   private remote<A>(fn: { readonly protocol: string; readonly name: string; readonly kind: "fn" } & object, payload: unknown) {
@@ -562,8 +569,7 @@ export const scopedRoot = (options: RootOptions): Effect.Effect<TreeRuntime, nev
       (runtime) => Effect.sync(() => runtime.close())
     )
     // the root's own warnings go through the application's loggers
-    root.logRuntime = yield* Effect.runtime<never>()
-    root.logRuntimeGiven = true
+    root.giveLogRuntime(yield* Effect.runtime<never>())
     const serve = options.serve ?? []
     if (serve.length === 0) return root
     // the root's handlers, their layers and builders run with the application's services
