@@ -41,8 +41,12 @@ export const format = (id: ActorId): string => `${id.name}@${id.pid}`
 
 let counter = 0
 
-/** @internal a short unique id: process id, time and a counter, enough to tell actors apart in one tree */
+/**
+ * @internal a short unique id: the making process's id, then time, a counter and a random part,
+ * enough to tell actors apart in one tree (the process id leads, before a `-`: a socket file named
+ * after an actor whose maker is gone can be told stale)
+ */
 export const makeUid = (): string =>
-  `${process.pid.toString(36)}${Date.now().toString(36)}${(counter++).toString(36)}${
+  `${process.pid.toString(36)}-${Date.now().toString(36)}${(counter++).toString(36)}${
     Math.floor(Math.random() * 0xffffff).toString(36)
   }`

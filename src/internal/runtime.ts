@@ -30,6 +30,10 @@ import * as Transport from "./transport.js"
 /** @internal how long an interrupted call on a peer link waits for its ack */
 const peerAckMillis = 500
 
+/** after the connection to the registry closed, the first attempt to reconnect; then doubling up to the max */
+const rejoinFirstMillis = 100
+const rejoinMaxMillis = 2_000
+
 /** an unused connection to a peer stays open this long, for the next portal to it */
 const peerIdleMillis = 5_000
 
@@ -378,13 +382,39 @@ export class TreeRuntime {
     const link = new Link(accepted.connection, this.self, accepted.peer, this.maxMessageBytes, {
       onControl: () => {},
       onProtocolError: (message) => this.warn(message),
-      onClose: () => {}
+      onClose: () => this.rejoin(rejoinFirstMillis)
     }, this.server, "initiator")
     this.watch(link, accepted.address)
     // a background connection: it holds the event loop open only while a registry call is waiting
     link.connection.unref()
-    this.registryLink = new Caller(link)
-    return this.registryLink
+    const caller = new Caller(link)
+    this.registryLink = caller
+    // a registry that came back (restarted, or reachable again) knows nothing of what we had
+    // registered in it: that goes first on the new connection, before the call that opened it
+    for (const entry of this.remembered.values()) {
+      Effect.runFork(Effect.ignore(caller.call(RegistryProtocol.register, entry, peerAckMillis, () => {})))
+    }
+    return caller
+  }
+
+  /**
+   * What this runtime registered in a registry of another process, by uid. A registration lives as
+   * long as the connection it came over; when that connection closes while this runtime lives, the
+   * entries are registered again as soon as the registry answers (a restarted registry starts empty).
+   */
+  private readonly remembered = new Map<string, Entry>()
+  private rejoinTimer: ReturnType<typeof setTimeout> | undefined
+
+  /** Reconnects to the registry after `millis` (doubling up to 2 s) while there is something to restore. */
+  private rejoin(millis: number): void {
+    if (this.closed || this.remembered.size === 0 || this.rejoinTimer !== undefined) return
+    this.rejoinTimer = setTimeout(() => {
+      this.rejoinTimer = undefined
+      if (this.closed || this.remembered.size === 0) return
+      Effect.runFork(Effect.catchAll(this.registryCaller(), () => Effect.sync(() => this.rejoin(Math.min(2 * millis, rejoinMaxMillis)))))
+    }, millis)
+    // a registry that is down does not keep this process alive
+    this.rejoinTimer.unref()
   }
 
   private registryCalls = 0
@@ -445,11 +475,23 @@ export class TreeRuntime {
   register(entry: Entry): Effect.Effect<void, ActorError.RegistryUnavailable> {
     // the root registers itself while it starts: that one does not wait for the start
     const own = entry.id.uid === this.self.uid
-    return this.op((r) => Effect.sync(() => r.register(entry, "local")), RegistryProtocol.register, entry, !own)
+    return this.op((r) => Effect.sync(() => r.register(entry, "local")), RegistryProtocol.register, entry, !own).pipe(
+      // a registry of another process may restart: what we registered there is kept, to register
+      // again (also when this attempt failed: the registry is down, it will be back)
+      Effect.ensuring(Effect.sync(() => {
+        if (this.registry !== undefined || this.closed) return
+        this.remembered.set(entry.id.uid, entry)
+        const open = this.registryLink
+        if (open === undefined || open.link.closedWith !== undefined) this.rejoin(rejoinFirstMillis)
+      }))
+    )
   }
 
   unregister(uid: string): Effect.Effect<void, ActorError.RegistryUnavailable> {
-    return this.op((r) => Effect.sync(() => r.unregister(uid)), RegistryProtocol.unregister, uid)
+    return Effect.suspend(() => {
+      this.remembered.delete(uid)
+      return this.op((r) => Effect.sync(() => r.unregister(uid)), RegistryProtocol.unregister, uid)
+    })
   }
 
   find(name: string): Effect.Effect<ReadonlyArray<Entry>, ActorError.RegistryUnavailable> {
@@ -628,6 +670,7 @@ export const makeRoot = (options: Omit<RootOptions, "serve">): TreeRuntime => {
   const server = new Server(new Map(registry.fns()))
   server.onDetach.push((link) => registry.dropOwner(link))
   const directory = Transport.runtimeDirectory()
+  Transport.sweepStaleSockets(directory)
   let key: Transport.TreeKey
   if (options.key !== undefined) {
     const parsed = Transport.parseTreeKey(options.key)
@@ -678,7 +721,16 @@ export const makeRoot = (options: Omit<RootOptions, "serve">): TreeRuntime => {
 }
 
 /** The runtime of a root without a layer: made on first use, from the environment. */
-const rootRuntime = (): TreeRuntime => (processRuntime ??= makeRoot(envOptions()))
+const rootRuntime = (): TreeRuntime => {
+  if (processRuntime === undefined) {
+    const made = makeRoot(envOptions())
+    processRuntime = made
+    // nothing closes it but the end of the process: its socket file goes then (SIGINT and SIGTERM
+    // under runMain end the process through an exit too)
+    process.once("exit", () => made.close())
+  }
+  return processRuntime
+}
 
 /** @internal this process's runtime, unless the application provides one */
 export const current: Effect.Effect<TreeRuntime> = Effect.map(

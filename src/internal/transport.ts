@@ -83,6 +83,43 @@ export const removeSocketFile = (path: string): void => {
   }
 }
 
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * Removes the socket files that actors killed with their makers left behind (a `SIGKILL` gives a
+ * process no time to remove its own, and then its parent is gone too): a file whose maker process
+ * is gone (the process id its name starts with) and that refuses connections. Runs when a root
+ * starts, in the background; nothing live is touched (a live listener answers, and is never probed
+ * while its maker lives).
+ * @internal
+ */
+export const sweepStaleSockets = (directory: string): void => {
+  let names: Array<string>
+  try {
+    names = Fs.readdirSync(directory)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const m = /^([0-9a-z]+)-[0-9a-z]+\.sock$/.exec(name)
+    if (m === null || isAlive(parseInt(m[1]!, 36))) continue
+    const path = Path.join(directory, name)
+    const probe = Net.connect(path)
+    probe.unref()
+    probe.on("connect", () => probe.destroy())
+    probe.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "ECONNREFUSED") removeSocketFile(path)
+    })
+  }
+}
+
 /** @internal a listening socket */
 export interface Listener {
   /** where it listens (a TCP port asked as 0 is the one given) */
