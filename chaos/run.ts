@@ -114,7 +114,7 @@ let registry: ChildProcess.ChildProcess | undefined
 
 const startRegistry = () =>
   new Promise<ChildProcess.ChildProcess>((resolve, reject) => {
-    const node = [process.execPath, "--import", import.meta.resolve("tsx"), new URL("./registry.ts", import.meta.url).pathname]
+    const node = [process.execPath, "--import", import.meta.resolve("tsx"), new URL("../test/fixtures/registry_root.ts", import.meta.url).pathname]
     const [command, ...args] = setpriv === undefined ? node : [setpriv, "--pdeathsig", "KILL", "--", ...node]
     const child = ChildProcess.spawn(command!, args, {
       env: {

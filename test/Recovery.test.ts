@@ -1,0 +1,154 @@
+/**
+ * What the chaos harness (chaos/run.ts) found, each pinned by a focused test: a registry that
+ * restarts is filled again by the roots that had registered in it; a root ended by a signal, or
+ * killed outright, leaves no socket file behind for good.
+ */
+import * as ChildProcess from "node:child_process"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Net from "node:net"
+import * as Path from "node:path"
+import * as Url from "node:url"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Nursery from "../src/Nursery.ts"
+import * as Portal from "../src/Portal.ts"
+import * as Registry from "../src/Registry.ts"
+import * as TreeRuntime from "../src/internal/runtime.ts"
+import { Echo } from "./fixtures/protocols.ts"
+import { checkOrphansAfterEach, echoModule, fixture, freePort, tempDir } from "./utils/index.ts"
+
+checkOrphansAfterEach()
+
+const roots: Array<TreeRuntime.TreeRuntime> = []
+afterAll(() => {
+  for (const root of roots) root.close()
+})
+const root = (options: TreeRuntime.RootOptions) => {
+  const runtime = TreeRuntime.makeRoot(options)
+  roots.push(runtime)
+  return runtime
+}
+
+const namesIn = (runtime: TreeRuntime.TreeRuntime) =>
+  Effect.map(Effect.orDie(runtime.list), (entries) => entries.map((e) => e.name).sort())
+
+/** polls `check` every 50 ms until it holds or `ms` passed; returns whether it held */
+const eventually = (check: Effect.Effect<boolean>, ms: number) =>
+  Effect.gen(function*() {
+    const until = Date.now() + ms
+    while (Date.now() < until) {
+      if (yield* check) return true
+      yield* Effect.sleep("50 millis")
+    }
+    return yield* check
+  })
+
+/** the registry root program in a process of its own, in `dir`; the scope SIGKILLs it if it still runs */
+const registryProcess = (dir: string, env: Record<string, string> = {}) =>
+  Effect.acquireRelease(
+    Effect.async<ChildProcess.ChildProcess>((resume) => {
+      const proc = ChildProcess.spawn(process.execPath, ["--import", "tsx", Url.fileURLToPath(fixture("registry_root.ts"))], {
+        env: { ...process.env, EFFECT_TRACTOR_RUNTIME_DIR: dir, ...env },
+        stdio: ["ignore", "pipe", "inherit"]
+      })
+      proc.stdout.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("ready")) resume(Effect.succeed(proc))
+      })
+    }),
+    (proc) => Effect.sync(() => proc.exitCode === null && proc.signalCode === null && proc.kill("SIGKILL"))
+  )
+
+const exited = (proc: ChildProcess.ChildProcess) =>
+  Effect.async<void>((resume) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resume(Effect.void)
+    proc.once("exit", () => resume(Effect.void))
+  })
+
+const sockets = (dir: string) => Fs.readdirSync(dir).filter((f) => f.endsWith(".sock"))
+
+describe("a registry that restarts", () => {
+  it.live("is filled again by the roots registered in it: the live actors come back, an actor that ended meanwhile does not", () =>
+    Effect.gen(function*() {
+      const key = Crypto.randomBytes(32).toString("base64")
+      const registry = `tcp:127.0.0.1:${yield* freePort}`
+      const first = root({ name: "registry", registry, key })
+      yield* Effect.orDie(first.listen)
+      const app = root({ name: "app", registry, key, tcpHost: "127.0.0.1" })
+      yield* Effect.gen(function*() {
+        const nursery = yield* Nursery.make()
+        yield* Nursery.spawn(nursery, "kept", { modules: [echoModule] })
+        const ended = yield* Nursery.spawn(nursery, "ended", { modules: [echoModule] })
+        assert.deepStrictEqual(yield* namesIn(first), ["app", "ended", "kept", "registry"])
+
+        // the registry goes, and while it is gone an actor ends (its removal cannot reach it)
+        first.close()
+        yield* Nursery.stopChild(nursery, ended)
+        assert.isTrue(Option.isNone(yield* Effect.option(app.list)), "no registry to ask meanwhile")
+
+        const again = root({ name: "registry", registry, key })
+        yield* Effect.orDie(again.listen)
+        // the app root reconnects by itself (no call of its own needed) and registers again what lives
+        const back = yield* eventually(
+          Effect.map(namesIn(again), (names) => names.includes("app") && names.includes("kept")),
+          3000
+        )
+        assert.isTrue(back, `after the restart the registry holds ${(yield* namesIn(again)).join(", ")}`)
+        assert.deepStrictEqual(yield* namesIn(again), ["app", "kept", "registry"])
+        // and what it holds is usable: a portal from it reaches the actor
+        const kept = Option.getOrThrow(
+          yield* Effect.provideService(Registry.findActor("kept"), TreeRuntime.ActorRuntimeTag, again)
+        )
+        assert.strictEqual(yield* Portal.call(kept, Echo.echo, "still here"), "still here")
+      }).pipe(Effect.scoped, Effect.provideService(TreeRuntime.ActorRuntimeTag, app))
+    }))
+})
+
+describe("socket files", () => {
+  const run = <A, E>(body: (dir: string) => Effect.Effect<A, E, Scope.Scope>) =>
+    Effect.scoped(Effect.suspend(() => body(tempDir("et-sock-"))))
+
+  it.live("a root program ended by SIGTERM or SIGINT under runMain removes its socket file", () =>
+    run((dir) =>
+      Effect.gen(function*() {
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+          const proc = yield* registryProcess(dir)
+          assert.strictEqual(sockets(dir).length, 1, "it listens on its socket file")
+          proc.kill(signal)
+          yield* exited(proc)
+          assert.deepStrictEqual(sockets(dir), [], `after ${signal}`)
+        }
+      })
+    ))
+
+  it.live("a root removes, when it starts, the socket file a killed root left; a live socket stays", () =>
+    run((dir) =>
+      Effect.gen(function*() {
+        const proc = yield* registryProcess(dir)
+        const [left] = sockets(dir)
+        proc.kill("SIGKILL")
+        yield* exited(proc)
+        assert.deepStrictEqual(sockets(dir), [left], "SIGKILL gives it no time to remove it")
+        // a listener named as if made by that process, but alive: it answers, so it is not stale
+        const live = Path.join(dir, `${proc.pid!.toString(36)}-live.sock`)
+        const server = Net.createServer((socket) => socket.destroy())
+        yield* Effect.acquireRelease(
+          Effect.promise(() => new Promise<void>((resolve) => server.listen(live, resolve))),
+          () => Effect.sync(() => server.close())
+        )
+        const previous = process.env["EFFECT_TRACTOR_RUNTIME_DIR"]
+        process.env["EFFECT_TRACTOR_RUNTIME_DIR"] = dir
+        try {
+          root({ name: "next" })
+        } finally {
+          if (previous === undefined) delete process.env["EFFECT_TRACTOR_RUNTIME_DIR"]
+          else process.env["EFFECT_TRACTOR_RUNTIME_DIR"] = previous
+        }
+        const swept = yield* eventually(Effect.sync(() => !sockets(dir).includes(left!)), 2000)
+        assert.isTrue(swept, `still there: ${sockets(dir).join(", ")}`)
+        assert.include(sockets(dir), Path.basename(live))
+      })
+    ))
+})
