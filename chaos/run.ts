@@ -40,7 +40,7 @@ import type { PortalImpl } from "../src/internal/portal.ts"
 import * as TreeRuntime from "../src/internal/runtime.ts"
 import * as Transport from "../src/internal/transport.ts"
 import { descendants, titleOf, waitGone } from "../test/utils/processes.ts"
-import { filesUnder, random, type Random, rssOf, type Sample, slope, table, Tally } from "./lib.ts"
+import { collect, filesUnder, random, type Random, rssOf, type Sample, slope, table, Tally } from "./lib.ts"
 import { Chaos, Refused } from "./service.ts"
 
 // ---------------------------------------------------------------------------
@@ -386,9 +386,14 @@ const program = Effect.gen(function*() {
 
   const memory = { root: [] as Array<Sample>, steady: [] as Array<Sample>, registry: [] as Array<Sample> }
   const stopped = new Set<number>()
-  const background: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+  // faults that run on beside the schedule; a fiber leaves the set when it ends (a done fiber kept
+  // in a list would read as the root's heap growing)
+  const background = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
   const later = (effect: Effect.Effect<unknown, unknown>) =>
-    Effect.map(Effect.forkDaemon(Effect.ignore(effect)), (fiber) => void background.push(fiber))
+    Effect.map(Effect.forkDaemon(Effect.ignore(effect)), (fiber) => {
+      background.add(fiber)
+      fiber.addObserver(() => background.delete(fiber))
+    })
 
   /** pids of the actors faults may hit: the services and the pool's workers, never the steady one or a root */
   const victims = () => descendants().filter((pid) => faultable.test(titleOf(pid) ?? ""))
@@ -588,6 +593,7 @@ const program = Effect.gen(function*() {
   const sampler = Effect.gen(function*() {
     while (Date.now() < deadline) {
       const atMs = elapsed()
+      collect()
       const own = process.memoryUsage()
       memory.root.push({ atMs, rssMb: own.rss / 2 ** 20, heapMb: own.heapUsed / 2 ** 20 })
       const theirs = yield* Effect.option(Effect.timeout(Portal.call(steady, Chaos.memory, undefined), 2000))
@@ -616,7 +622,7 @@ const program = Effect.gen(function*() {
       // gone
     }
   }
-  yield* Fiber.joinAll(background)
+  yield* Fiber.joinAll([...background])
 
   // restored: every service answers over every transport again
   let restoreMs = 0

@@ -8,6 +8,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Actor from "../src/Actor.ts"
 import * as TreeRuntime from "../src/internal/runtime.ts"
+import { collect } from "./lib.ts"
 
 /** the declared error of `flaky` */
 export class Refused extends Schema.TaggedError<Refused>()("Refused", { seq: Schema.Number }) {}
@@ -38,7 +39,7 @@ export const Chaos = Actor.protocol("Chaos", {
   block: Actor.fn({ payload: Schema.Number }),
   /** destroys every connection peers opened to this actor; answers how many */
   dropPeers: Actor.fn({ success: Schema.Number }),
-  /** this process's memory, in bytes */
+  /** this process's memory after a full collection, in bytes */
   memory: Actor.fn({ success: Schema.Struct({ rss: Schema.Number, heapUsed: Schema.Number }) })
 })
 
@@ -72,6 +73,7 @@ export const ChaosLive = Actor.serve(Chaos, {
     }),
   memory: () =>
     Effect.sync(() => {
+      collect()
       const { heapUsed, rss } = process.memoryUsage()
       return { rss, heapUsed }
     })

@@ -7,6 +7,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Actor from "./Actor.js"
@@ -33,8 +34,9 @@ export interface Entry {
   readonly protocols: ReadonlyArray<string>
 }
 
-const warnRaced = (error: unknown) =>
-  Effect.runFork(Effect.logWarning(`a call to a peer failed while it was being interrupted: ${String(error)}`))
+/** a peer's failure that answered our own interrupt: the caller had given up, so it is only worth a debug line */
+const raced = (runtime: TreeRuntime.TreeRuntime) => (error: unknown) =>
+  runtime.log(LogLevel.Debug, `a call to a peer failed while it was being interrupted: ${String(error)}`)
 
 /**
  * Connects to the first entry that answers; an entry whose actor is gone is removed from the
@@ -48,7 +50,7 @@ const connectFirst = (
     const [first, ...rest] = entries
     if (first === undefined) return Effect.succeed(Option.none())
     return runtime.peer(first).pipe(
-      Effect.map((peer) => Option.some(new PortalImpl(peer, warnRaced, runtime.self) as unknown as Portal.Portal)),
+      Effect.map((peer) => Option.some(new PortalImpl(peer, raced(runtime), runtime.self) as unknown as Portal.Portal)),
       Effect.catchAll(() =>
         Effect.zipRight(
           Effect.ignore(runtime.unregister(first.id.uid)),
@@ -69,6 +71,7 @@ const connectFirst = (
  * import * as Registry from "effect-tractor/Registry"
  * import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as LogLevel from "effect/LogLevel"
  * import * as Option from "effect/Option"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
@@ -97,6 +100,7 @@ export const findActor = (
  * import * as Registry from "effect-tractor/Registry"
  * import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as LogLevel from "effect/LogLevel"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
  *   const cache = yield* Registry.waitForActor("cache", { timeout: "5 seconds" })
@@ -139,6 +143,7 @@ export const waitForActor = (
  * import * as Registry from "effect-tractor/Registry"
  * import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as LogLevel from "effect/LogLevel"
  *
  * const names = Effect.map(Registry.list, (entries) => entries.map((e) => e.name))
  * ```

@@ -277,11 +277,14 @@ export class NurseryImpl {
     this.cancelAll(order)
   }
 
-  /** A remote failure that arrived as the answer to our own interrupt: keep it when we are failing. */
+  /**
+   * A remote failure that arrived as the answer to our own interrupt: keep it when we are failing;
+   * otherwise the caller had given up on it, and it is worth a debug line only.
+   */
   readonly onRaced = (error: unknown): void => {
     if (this.cancelling) this.record(Cause.fail(error))
     else {
-      this.run(Effect.logWarning(`a call failed while it was being interrupted: ${String(error)}`))
+      this.run(Effect.logDebug(`a call failed while it was being interrupted: ${String(error)}`))
     }
   }
 

@@ -193,8 +193,13 @@ export class TreeRuntime {
   }
 
   warn(message: string): void {
-    if (this.logRuntime !== undefined) return logWith(this.logRuntime, LogLevel.Warning, message)
-    Effect.runFork(Effect.logWarning(message).pipe(Effect.annotateLogs("actor", format(this.self))))
+    this.log(LogLevel.Warning, message)
+  }
+
+  /** logs `message` through the loggers that write this runtime's own lines (see `logRuntime`) */
+  log(level: LogLevel.LogLevel, message: string): void {
+    if (this.logRuntime !== undefined) return logWith(this.logRuntime, level, message)
+    Effect.runFork(Effect.logWithLevel(level, message).pipe(Effect.annotateLogs("actor", format(this.self))))
   }
 
   private listenAt(address: Transport.Address): Effect.Effect<Transport.Listener, ActorError.TransportClosed> {
