@@ -37,6 +37,8 @@ export const Chaos = Actor.protocol("Chaos", {
   }),
   /** blocks the event loop for `ms` milliseconds (synchronous code that hears nothing meanwhile) */
   block: Actor.fn({ payload: Schema.Number }),
+  /** throws from a timer just after answering: an uncaught exception ends the actor */
+  crash: Actor.fn({}),
   /** destroys every connection peers opened to this actor; answers how many */
   dropPeers: Actor.fn({ success: Schema.Number }),
   /** this process's memory after a full collection, in bytes */
@@ -64,6 +66,12 @@ export const ChaosLive = Actor.serve(Chaos, {
       while (Date.now() < end) {
         // synchronous on purpose
       }
+    }),
+  crash: () =>
+    Effect.sync(() => {
+      setTimeout(() => {
+        throw new Error("chaos: an uncaught exception")
+      }, 0)
     }),
   dropPeers: () =>
     Effect.map(TreeRuntime.current, (runtime) => {

@@ -1,7 +1,8 @@
 /**
  * What the chaos harness (chaos/run.ts) found, each pinned by a focused test: a registry that
  * restarts is filled again by the roots that had registered in it; a root ended by a signal, or
- * killed outright, leaves no socket file behind for good.
+ * killed outright, leaves no socket file behind for good; an actor that crashes from an uncaught
+ * exception reports it as a log line with its stack in the sources (not a line of its bundle).
  */
 import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
@@ -11,13 +12,19 @@ import * as Path from "node:path"
 import * as Url from "node:url"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as HashSet from "effect/HashSet"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Nursery from "../src/Nursery.ts"
 import * as Portal from "../src/Portal.ts"
 import * as Registry from "../src/Registry.ts"
+import * as Supervision from "../src/Supervision.ts"
 import * as TreeRuntime from "../src/internal/runtime.ts"
 import { Echo } from "./fixtures/protocols.ts"
+import { Restartable } from "./fixtures/restartable.ts"
 import { checkOrphansAfterEach, echoModule, fixture, freePort, tempDir } from "./utils/index.ts"
 
 checkOrphansAfterEach()
@@ -151,4 +158,38 @@ describe("socket files", () => {
         assert.include(sockets(dir), Path.basename(live))
       })
     ))
+})
+
+describe("an uncaught exception in an actor", () => {
+  it.live.each(["process", "thread"] as const)(
+    "ends its %s actor with one error line: its stack in the sources, no line of its bundle",
+    (spawnMethod) =>
+      Effect.gen(function*() {
+        const entries: Array<{ level: string; text: string }> = []
+        const keep = Logger.make<unknown, void>(({ logLevel, message }) => {
+          entries.push({ level: logLevel.label, text: (Array.isArray(message) ? message : [message]).map(String).join(" ") })
+        })
+        const supervision = yield* Supervision.oneForOne({ maxRestarts: 0, period: "1 minute" })
+        const exit = yield* Effect.exit(Nursery.open((nursery) =>
+          Effect.gen(function*() {
+            const events = yield* Nursery.events(nursery)
+            // what it prints on its stderr comes as log lines too
+            const portal = yield* Nursery.spawn(nursery, "thrower", { modules: [fixture("restartable.ts")], spawnMethod, output: "log" })
+            yield* Portal.call(portal, Restartable.crash, { how: "throw" })
+            while (true) {
+              const event = yield* Queue.take(events)
+              if (event._tag === "Exited") return event.exit.code
+            }
+          }), { supervision }).pipe(Effect.locally(FiberRef.currentLoggers, HashSet.make(keep))))
+        assert.isTrue(exit._tag === "Failure", "past its intensity of 0, the nursery gives up")
+        const reports = entries.filter((e) => /crashed.*Error: an uncaught exception/.test(e.text))
+        assert.strictEqual(reports.length, 1, entries.map((e) => e.text.slice(0, 200)).join("\n"))
+        assert.strictEqual(reports[0]!.level, "ERROR")
+        assert.match(reports[0]!.text, /\n\s+at .*test\/fixtures\/restartable\.ts:\d+:\d+/, "the stack names the source")
+        for (const { text } of entries) {
+          assert.notMatch(text, /\.(cjs|mjs):\d+/, `a bundle position: ${text.slice(0, 300)}`)
+          assert.isBelow(text.length, 4000, `a line of ${text.length} characters: ${text.slice(0, 300)}`)
+        }
+      })
+  )
 })

@@ -25,6 +25,7 @@ import { setLiveChildren } from "./inspect.js"
 import { bursts, copyLines, type OutputMode, outputModeOf, prefixed } from "./output.js"
 import type { Peer } from "./peer.js"
 import { servesNothing } from "./server.js"
+import { mapStack } from "./sourceMap.js"
 
 /** @internal resolved timing and limits of one child */
 export interface Settings {
@@ -240,7 +241,7 @@ export class ActorProcess implements Peer {
       worker.on("error", (e) => {
         // an uncaught exception ends the thread (code 1): a process would print it on its stderr
         this.spawnError = e
-        logWith(this.runtime, LogLevel.Error, `actor ${format(this.id)} (a thread) crashed: ${e.stack ?? e.message}`)
+        logWith(this.runtime, LogLevel.Error, `actor ${format(this.id)} (a thread) crashed: ${mapStack(e.stack ?? e.message)}`)
       })
       worker.on("exit", (code) => {
         const mark = () => this.markExited(this.terminated ? null : code, this.terminated ? "SIGKILL" : null)

@@ -144,6 +144,24 @@ export const main = async (modules: Modules): Promise<void> => {
     const url = openInspector(spec.inspect, title, thread, say)
     if (url !== undefined) keepOnCrash(spec.inspect, title, url, say, () => (keeping = true))
   }
+  // a crash outside any fiber is reported as one of its log lines, with its stack in the sources:
+  // Node's own report prints the bundle's line (minified: up to the whole bundle) and its positions
+  if (!thread && process.listenerCount("uncaughtException") === 0) {
+    let crashed = false
+    const crash = (what: string) => (error: unknown) => {
+      if (crashed) return
+      crashed = true
+      const text = error instanceof Error ? mapStack(error.stack ?? `${error.name}: ${error.message}`) : String(error)
+      const report = `${title} crashed (${what}): ${text}`
+      if (link.closedWith === undefined) logWith(logRuntime, LogLevel.Error, report)
+      else process.stderr.write(`${report}\n`)
+      // the exit Node gives an uncaught exception, once the report is handed on (or after a second)
+      setTimeout(() => process.exit(1), 1000)
+      link.end(() => process.exit(1))
+    }
+    process.on("uncaughtException", crash("uncaught exception"))
+    process.on("unhandledRejection", crash("unhandled rejection"))
+  }
   tree.onPeerCancel = (canceller, requester) => shutdown(canceller, requester)
   process.on("exit", () => tree.close())
 
