@@ -11,6 +11,8 @@ import * as Net from "node:net"
 import * as Path from "node:path"
 import * as Url from "node:url"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as HashSet from "effect/HashSet"
@@ -23,9 +25,12 @@ import * as Portal from "../src/Portal.ts"
 import * as Registry from "../src/Registry.ts"
 import * as Supervision from "../src/Supervision.ts"
 import * as TreeRuntime from "../src/internal/runtime.ts"
+import * as Transport from "../src/internal/transport.ts"
+import { Keeper } from "./fixtures/keeper.ts"
 import { Echo } from "./fixtures/protocols.ts"
 import { Restartable } from "./fixtures/restartable.ts"
-import { checkOrphansAfterEach, echoModule, fixture, freePort, tempDir } from "./utils/index.ts"
+import { tolerateLogs } from "./utils/assertions.ts"
+import { checkOrphansAfterEach, echoModule, fixture, freePort, isAlive, tempDir } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -158,6 +163,31 @@ describe("socket files", () => {
         assert.include(sockets(dir), Path.basename(live))
       })
     ))
+})
+
+describe("socket files of grandchildren", () => {
+  it.live("a child killed with SIGKILL takes its own child along, and the grandchild's socket file is swept", () =>
+    Effect.gen(function*() {
+      const runtime = yield* TreeRuntime.current
+      let grandchild: { readonly pid: number; readonly file: string } | undefined
+      const exit = yield* Effect.exit(Nursery.open((nursery) =>
+        Effect.gen(function*() {
+          const keeper = yield* Nursery.spawn(nursery, "keeper", { modules: [fixture("keeper.ts")] })
+          const id = yield* Portal.call(keeper, Keeper.grandchild, undefined)
+          grandchild = { pid: id.pid, file: Transport.socketPath(runtime.directory, id.uid) }
+          assert.isTrue(Fs.existsSync(grandchild.file), "the grandchild listens on its socket file")
+          process.kill(keeper.actor.pid, "SIGKILL")
+          return yield* Effect.never
+        })
+      ).pipe(Effect.timeout("5 seconds")))
+      assert.isTrue(
+        exit._tag === "Failure" && Cause.failures(exit.cause).pipe(Chunk.some((e) => e._tag === "TransportClosed")),
+        `a killed child fails its nursery: ${exit._tag === "Failure" ? Cause.pretty(exit.cause) : "it succeeded"}`
+      )
+      const { file, pid } = grandchild!
+      assert.isTrue(yield* eventually(Effect.sync(() => !isAlive(pid)), 3000), "the orphan guard ended the grandchild")
+      assert.isTrue(yield* eventually(Effect.sync(() => !Fs.existsSync(file)), 3000), `its socket file is still there: ${file}`)
+    }).pipe(tolerateLogs(/keeper@\d+/)))
 })
 
 describe("an uncaught exception in an actor", () => {

@@ -103,6 +103,9 @@ const resolve = (base: Timings, over: SpawnOptions): Settings => ({
 })
 
 /** @internal */
+/** after a child process exits, when the socket files of what it had spawned are swept */
+const grandchildSweepMillis = 1000
+
 export const defaultMaxActors = 256
 
 /**
@@ -637,6 +640,12 @@ const startProcess = (nursery: NurseryImpl, slot: ChildSlot): Effect.Effect<Acto
           for (const address of child.served.addresses.map(Transport.parseAddress)) {
             if (address?.kind === "unix") Transport.removeSocketFile(address.path)
           }
+        }
+        // what a killed child had spawned went with it (the kernel's orphan guard) and could not
+        // remove its files either: they are named after the child's pid, and swept once they are gone
+        if (options.spawnMethod !== "thread" && child.id.pid > 0) {
+          const pid = child.id.pid
+          setTimeout(() => Transport.sweepStaleSockets(tree.directory, pid), grandchildSweepMillis).unref()
         }
       }
       // Node callbacks only queue an event: the supervisor fiber decides

@@ -96,11 +96,12 @@ const isAlive = (pid: number): boolean => {
  * Removes the socket files that actors killed with their makers left behind (a `SIGKILL` gives a
  * process no time to remove its own, and then its parent is gone too): a file whose maker process
  * is gone (the process id its name starts with) and that refuses connections. Runs when a root
- * starts, in the background; nothing live is touched (a live listener answers, and is never probed
- * while its maker lives).
+ * starts, and after a child process exits for the files of what it had spawned (`madeBy`, its pid),
+ * in the background; nothing live is touched (a live listener answers, and is never probed while
+ * its maker lives).
  * @internal
  */
-export const sweepStaleSockets = (directory: string): void => {
+export const sweepStaleSockets = (directory: string, madeBy?: number): void => {
   let names: Array<string>
   try {
     names = Fs.readdirSync(directory)
@@ -109,7 +110,7 @@ export const sweepStaleSockets = (directory: string): void => {
   }
   for (const name of names) {
     const m = /^([0-9a-z]+)-[0-9a-z]+\.sock$/.exec(name)
-    if (m === null || isAlive(parseInt(m[1]!, 36))) continue
+    if (m === null || (madeBy !== undefined && parseInt(m[1]!, 36) !== madeBy) || isAlive(parseInt(m[1]!, 36))) continue
     const path = Path.join(directory, name)
     const probe = Net.connect(path)
     probe.unref()
