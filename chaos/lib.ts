@@ -86,6 +86,7 @@ export class Tally {
   /** a warning logged by the tree, counted by its first words */
   warning(message: string): void {
     const key = message
+      .split("\n")[0]!
       .replace(/[0-9a-z-]+@\d+/g, "<actor>")
       .replace(/tcp:[0-9.]+:\d+/g, "<address>")
       .replace(/from [0-9.]+/g, "from <ip>")

@@ -1,11 +1,12 @@
 /**
- * The chaos harness: a supervised tree under a steady mix of calls, streams and dialogs over every
- * transport, while a seeded schedule kills, stops and blocks its actors, breaks its links, restarts
- * its registry and feeds it bad frames and bad peers. It checks that every operation settles typed
+ * The chaos harness: a supervised tree (process and thread actors, a pool, a supervisor inside an
+ * actor) under a steady mix of calls, streams and dialogs over every transport, while a seeded
+ * schedule kills, stops, blocks and crashes its actors, breaks its links, restarts its registry and
+ * feeds it bad frames and bad peers. It checks that every operation settles typed
  * and in bounds, that no stream element is lost, doubled or reordered, that supervision restores the
  * tree (and gives up as specified), that nothing is left behind, and that memory stays flat.
  *
- *   npm run chaos                       10 minutes (the soak run before a release)
+ *   npm run soak                        10 minutes (the soak run before a release; also npm run chaos)
  *   npm run chaos -- --quick            about a minute (part of `npm test`)
  *   npm run chaos -- --seed 42          the schedule of a failing run again
  *   npm run chaos -- --seconds 120      another length; --clients N, --verbose (the tree's warnings)
@@ -793,7 +794,7 @@ if (result !== undefined) {
     ]
   })
   lines.push(
-    `restarts: by the root's nursery ${result.restarted} (of ${result.exited} exits), of the leaf by middle ${result.leafRestarts}, pool workers ${result.poolStats.restarts}`
+    `restarts: by the root's nursery ${result.restarted} (of ${result.exited} exits), of the leaf by its current middle ${result.leafRestarts}, pool workers ${result.poolStats.restarts}`
   )
   lines.push(`restored: every service answered over link, uds and tcp within ${(result.restoreMs / 1000).toFixed(1)} s of the end of the faults`)
   lines.push(`intensity: ${result.intensityNote || "see violations"}`)

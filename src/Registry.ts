@@ -71,7 +71,6 @@ const connectFirst = (
  * import * as Registry from "effect-tractor/Registry"
  * import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as LogLevel from "effect/LogLevel"
  * import * as Option from "effect/Option"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
@@ -100,7 +99,6 @@ export const findActor = (
  * import * as Registry from "effect-tractor/Registry"
  * import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as LogLevel from "effect/LogLevel"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
  *   const cache = yield* Registry.waitForActor("cache", { timeout: "5 seconds" })
@@ -143,7 +141,6 @@ export const waitForActor = (
  * import * as Registry from "effect-tractor/Registry"
  * import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as LogLevel from "effect/LogLevel"
  *
  * const names = Effect.map(Registry.list, (entries) => entries.map((e) => e.name))
  * ```
