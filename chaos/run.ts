@@ -40,6 +40,7 @@ import * as WorkerPool from "../src/WorkerPool.ts"
 import type { PortalImpl } from "../src/internal/portal.ts"
 import * as TreeRuntime from "../src/internal/runtime.ts"
 import * as Transport from "../src/internal/transport.ts"
+import { freePort } from "../test/utils/net.ts"
 import { descendants, titleOf, waitGone } from "../test/utils/processes.ts"
 import { collect, filesUnder, random, type Random, rssOf, type Sample, slope, table, Tally } from "./lib.ts"
 import { LEAF, MIDDLE, Middle } from "./middle.ts"
@@ -105,16 +106,8 @@ const elapsed = () => Date.now() - started
 // the registry: a process of its own, restarted by the fault schedule
 // ---------------------------------------------------------------------------
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = Net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as Net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
-
 const key = Crypto.randomBytes(32).toString("base64")
-const registryAddress = `tcp:127.0.0.1:${await freePort()}`
+const registryAddress = `tcp:127.0.0.1:${await Effect.runPromise(freePort)}`
 const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => Fs.existsSync(p))
 let registry: ChildProcess.ChildProcess | undefined
 
