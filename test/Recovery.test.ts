@@ -14,6 +14,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as HashSet from "effect/HashSet"
 import * as Logger from "effect/Logger"
@@ -115,6 +116,22 @@ describe("a registry that restarts", () => {
         )
         assert.strictEqual(yield* Portal.call(kept, Echo.echo, "still here"), "still here")
       }).pipe(Effect.scoped, Effect.provideService(TreeRuntime.ActorRuntimeTag, app))
+    }))
+})
+
+describe("a caller that gives up", () => {
+  it.live("while a root starts listening does not leave the root unusable: the next caller is served", () =>
+    Effect.gen(function*() {
+      const runtime = root({ name: "patient" })
+      // the first use starts the root listening; it is interrupted while the listen is under way
+      const first = yield* Effect.fork(Effect.provideService(Registry.list, TreeRuntime.ActorRuntimeTag, runtime))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(first)
+      const names = yield* Effect.provideService(Registry.list, TreeRuntime.ActorRuntimeTag, runtime).pipe(
+        Effect.map((entries) => entries.map((e) => e.name)),
+        Effect.timeout("5 seconds")
+      )
+      assert.deepStrictEqual(names, ["patient"])
     }))
 })
 

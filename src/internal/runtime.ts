@@ -7,7 +7,9 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
 import * as LogLevel from "effect/LogLevel"
 import type * as Runtime from "effect/Runtime"
 import * as Exit from "effect/Exit"
@@ -249,29 +251,49 @@ export class TreeRuntime {
       )
     })
 
+  /** the first listen's outcome, shared by every later one */
+  private listening: Deferred.Deferred<ReadonlyArray<string>, ActorError.TransportClosed | ActorError.RegistryUnavailable> | undefined
+
+  /**
+   * The first caller starts the work in a fiber of its own and every caller waits for its outcome:
+   * a caller that gives up (a timeout, an interrupted fiber) stops waiting, not the work, whose
+   * outcome would otherwise be kept as an interruption that every later caller meets.
+   */
   private readonly listenOnce: Effect.Effect<ReadonlyArray<string>, ActorError.TransportClosed | ActorError.RegistryUnavailable> =
-    Effect.runSync(Effect.cached(
-      Effect.gen(this, function*() {
-        const registryAt = yield* this.startRegistry
-        const addresses = [Transport.formatAddress((yield* this.listenAt(this.socketAddress)).address)]
-        const tcpHost = this.settings.tcpHost
-        if (registryAt !== undefined && registryAt.kind === "tcp") addresses.push(Transport.formatAddress(registryAt))
-        else if (tcpHost !== undefined) {
-          addresses.push(Transport.formatAddress((yield* this.listenAt({ kind: "tcp", host: tcpHost, port: 0 })).address))
-        }
-        if (this.parent === undefined) {
-          yield* Effect.ignore(this.register({
-            name: this.self.name,
-            id: this.self,
-            host: this.settings.host,
-            addresses,
-            protocols: [...this.server.fns.keys()].filter((p) => p !== InspectProtocol[Actor.ProtocolTypeId].name)
-          }))
-        }
-        this.addresses = addresses
-        return addresses
-      })
-    ))
+    Effect.suspend(() => {
+      const started = this.listening
+      if (started !== undefined) return Deferred.await(started)
+      const outcome = Deferred.unsafeMake<ReadonlyArray<string>, ActorError.TransportClosed | ActorError.RegistryUnavailable>(
+        FiberId.none
+      )
+      this.listening = outcome
+      return Effect.zipRight(
+        Effect.forkDaemon(Effect.flatMap(Effect.exit(this.listenWork), (exit) => Deferred.done(outcome, exit))),
+        Deferred.await(outcome)
+      )
+    })
+
+  private readonly listenWork: Effect.Effect<ReadonlyArray<string>, ActorError.TransportClosed | ActorError.RegistryUnavailable> =
+    Effect.gen(this, function*() {
+      const registryAt = yield* this.startRegistry
+      const addresses = [Transport.formatAddress((yield* this.listenAt(this.socketAddress)).address)]
+      const tcpHost = this.settings.tcpHost
+      if (registryAt !== undefined && registryAt.kind === "tcp") addresses.push(Transport.formatAddress(registryAt))
+      else if (tcpHost !== undefined) {
+        addresses.push(Transport.formatAddress((yield* this.listenAt({ kind: "tcp", host: tcpHost, port: 0 })).address))
+      }
+      if (this.parent === undefined) {
+        yield* Effect.ignore(this.register({
+          name: this.self.name,
+          id: this.self,
+          host: this.settings.host,
+          addresses,
+          protocols: [...this.server.fns.keys()].filter((p) => p !== InspectProtocol[Actor.ProtocolTypeId].name)
+        }))
+      }
+      this.addresses = addresses
+      return addresses
+    })
 
   /**
    * Starts accepting peers, once (later uses wait for the first): our Unix socket, our TCP port
