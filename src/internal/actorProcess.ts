@@ -239,7 +239,7 @@ export class ActorProcess implements Peer {
       }
       const copied = output !== "inherit" ? this.copyOutput(worker.stdout, worker.stderr, output, process.pid) : undefined
       worker.on("error", (e) => {
-        // an uncaught exception ends the thread (code 1): a process would print it on its stderr
+        // an uncaught exception ends the thread (code 1): its parent reports it (a process reports its own)
         this.spawnError = e
         logWith(this.runtime, LogLevel.Error, `actor ${format(this.id)} (a thread) crashed: ${mapStack(e.stack ?? e.message)}`)
       })

@@ -110,7 +110,9 @@ export const sweepStaleSockets = (directory: string, madeBy?: number): void => {
   }
   for (const name of names) {
     const m = /^([0-9a-z]+)-[0-9a-z]+\.sock$/.exec(name)
-    if (m === null || (madeBy !== undefined && parseInt(m[1]!, 36) !== madeBy) || isAlive(parseInt(m[1]!, 36))) continue
+    if (m === null) continue
+    const maker = parseInt(m[1]!, 36)
+    if ((madeBy !== undefined && maker !== madeBy) || isAlive(maker)) continue
     const path = Path.join(directory, name)
     const probe = Net.connect(path)
     probe.unref()
