@@ -1,8 +1,10 @@
 /**
  * What the chaos harness (chaos/run.ts) found, each pinned by a focused test: a registry that
- * restarts is filled again by the roots that had registered in it; a root ended by a signal, or
- * killed outright, leaves no socket file behind for good; an actor that crashes from an uncaught
- * exception reports it as a log line with its stack in the sources (not a line of its bundle).
+ * restarts is filled again by the roots that had registered in it; a caller that gives up while a
+ * root starts listening leaves the root usable; a root ended by a signal or killed outright, and
+ * the children of a killed child, leave no socket file behind for good; an actor that crashes from
+ * an uncaught exception reports it as a log line with its stack in the sources (not a line of its
+ * bundle).
  */
 import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
@@ -31,7 +33,7 @@ import { Keeper } from "./fixtures/keeper.ts"
 import { Echo } from "./fixtures/protocols.ts"
 import { Restartable } from "./fixtures/restartable.ts"
 import { tolerateLogs } from "./utils/assertions.ts"
-import { checkOrphansAfterEach, echoModule, fixture, freePort, isAlive, tempDir } from "./utils/index.ts"
+import { checkOrphansAfterEach, descendants, echoModule, fixture, freePort, isAlive, tempDir, titleOf } from "./utils/index.ts"
 
 checkOrphansAfterEach()
 
@@ -180,6 +182,31 @@ describe("socket files", () => {
         assert.include(sockets(dir), Path.basename(live))
       })
     ))
+})
+
+describe("socket files of children", () => {
+  it.live("a child killed before it said it was ready has its socket file removed by its parent", () =>
+    Effect.gen(function*() {
+      const runtime = yield* TreeRuntime.current
+      // the root's own socket file is there before the spawn
+      yield* Effect.orDie(runtime.listen)
+      const before = new Set(sockets(runtime.directory))
+      const spawning = yield* Effect.fork(Nursery.open((nursery) =>
+        Nursery.spawn(nursery, "unready", { modules: [fixture("never_ready.ts")] })
+      ))
+      const fresh = () => sockets(runtime.directory).filter((f) => !before.has(f))
+      assert.isTrue(yield* eventually(Effect.sync(() => fresh().length === 1), 10_000), "it listens, and waits")
+      const [file] = fresh()
+      const pid = descendants().find((p) => /^unready@/.test(titleOf(p) ?? ""))
+      assert.isDefined(pid, "its process runs")
+      process.kill(pid!, "SIGKILL")
+      const exit = yield* Fiber.await(spawning)
+      assert.isTrue(exit._tag === "Failure", "the spawn fails")
+      assert.isTrue(
+        yield* eventually(Effect.sync(() => !sockets(runtime.directory).includes(file!)), 2000),
+        `its socket file is still there: ${file}`
+      )
+    }).pipe(tolerateLogs(/unready@\d+/)))
 })
 
 describe("socket files of grandchildren", () => {

@@ -102,10 +102,10 @@ const resolve = (base: Timings, over: SpawnOptions): Settings => ({
   maxMessageBytes: over.maxMessageBytes ?? base.maxMessageBytes ?? defaultMaxMessageBytes
 })
 
-/** @internal */
 /** after a child process exits, when the socket files of what it had spawned are swept */
 const grandchildSweepMillis = 1000
 
+/** @internal */
 export const defaultMaxActors = 256
 
 /**
@@ -634,13 +634,10 @@ const startProcess = (nursery: NurseryImpl, slot: ChildSlot): Effect.Effect<Acto
       child.onExit = () => {
         if (counted) metrics.exited()
         nursery.children.delete(child)
-        if (child.served.addresses.length > 0) {
-          nursery.run(Effect.ignore(tree.unregister(child.id.uid)))
-          // a child that was killed could not remove its socket file: its parent does
-          for (const address of child.served.addresses.map(Transport.parseAddress)) {
-            if (address?.kind === "unix") Transport.removeSocketFile(address.path)
-          }
-        }
+        if (child.served.addresses.length > 0) nursery.run(Effect.ignore(tree.unregister(child.id.uid)))
+        // a child that was killed could not remove its socket file, even one it made before it said
+        // it was ready: its parent, who named it, does
+        Transport.removeSocketFile(Transport.socketPath(tree.directory, child.id.uid))
         // what a killed child had spawned went with it (the kernel's orphan guard) and could not
         // remove its files either: they are named after the child's pid, and swept once they are gone
         if (options.spawnMethod !== "thread" && child.id.pid > 0) {
