@@ -47,6 +47,18 @@ const root = (options: TreeRuntime.RootOptions) => {
   return runtime
 }
 
+/** a root whose runtime folder (and its children's) is `dir`, of this test alone */
+const rootIn = (dir: string, options: TreeRuntime.RootOptions) => {
+  const previous = process.env["EFFECT_TRACTOR_RUNTIME_DIR"]
+  process.env["EFFECT_TRACTOR_RUNTIME_DIR"] = dir
+  try {
+    return root(options)
+  } finally {
+    if (previous === undefined) delete process.env["EFFECT_TRACTOR_RUNTIME_DIR"]
+    else process.env["EFFECT_TRACTOR_RUNTIME_DIR"] = previous
+  }
+}
+
 const namesIn = (runtime: TreeRuntime.TreeRuntime) =>
   Effect.map(Effect.orDie(runtime.list), (entries) => entries.map((e) => e.name).sort())
 
@@ -169,14 +181,7 @@ describe("socket files", () => {
           Effect.promise(() => new Promise<void>((resolve) => server.listen(live, resolve))),
           () => Effect.sync(() => server.close())
         )
-        const previous = process.env["EFFECT_TRACTOR_RUNTIME_DIR"]
-        process.env["EFFECT_TRACTOR_RUNTIME_DIR"] = dir
-        try {
-          root({ name: "next" })
-        } finally {
-          if (previous === undefined) delete process.env["EFFECT_TRACTOR_RUNTIME_DIR"]
-          else process.env["EFFECT_TRACTOR_RUNTIME_DIR"] = previous
-        }
+        rootIn(dir, { name: "next" })
         const swept = yield* eventually(Effect.sync(() => !sockets(dir).includes(left!)), 2000)
         assert.isTrue(swept, `still there: ${sockets(dir).join(", ")}`)
         assert.include(sockets(dir), Path.basename(live))
@@ -187,18 +192,20 @@ describe("socket files", () => {
 describe("socket files of children", () => {
   it.live("a child killed before it said it was ready has its socket file removed by its parent", () =>
     Effect.gen(function*() {
-      const runtime = yield* TreeRuntime.current
+      // a runtime folder of its own: the files other tests' actors make elsewhere
+      const runtime = rootIn(tempDir("et-unready-"), { name: "unready-root" })
       // the root's own socket file is there before the spawn
       yield* Effect.orDie(runtime.listen)
       const before = new Set(sockets(runtime.directory))
       const spawning = yield* Effect.fork(Nursery.open((nursery) =>
         Nursery.spawn(nursery, "unready", { modules: [fixture("never_ready.ts")] })
-      ))
+      ).pipe(Effect.provideService(TreeRuntime.ActorRuntimeTag, runtime)))
       const fresh = () => sockets(runtime.directory).filter((f) => !before.has(f))
       assert.isTrue(yield* eventually(Effect.sync(() => fresh().length === 1), 10_000), "it listens, and waits")
       const [file] = fresh()
-      const pid = descendants().find((p) => /^unready@/.test(titleOf(p) ?? ""))
-      assert.isDefined(pid, "its process runs")
+      const pidOf = () => descendants().find((p) => /^unready@/.test(titleOf(p) ?? ""))
+      assert.isTrue(yield* eventually(Effect.sync(() => pidOf() !== undefined), 2000), "its process runs")
+      const pid = pidOf()
       process.kill(pid!, "SIGKILL")
       const exit = yield* Fiber.await(spawning)
       assert.isTrue(exit._tag === "Failure", "the spawn fails")
